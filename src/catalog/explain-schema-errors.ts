@@ -1,0 +1,207 @@
+import type { SchemaError } from './schema-validator.js';
+import { closest } from './problem.js';
+
+/** A schema error turned into words: where (path segments, key or value) and what to do. */
+export interface Explained {
+  segments: Array<string | number>;
+  /** Point at the key (unknown fields, bad ids) rather than the value. */
+  atKey: boolean;
+  message: string;
+}
+
+const EXAMPLES: Record<string, string> = {
+  settings: 'settings:\n  bot_name: "My Academy"',
+  bot_name: 'bot_name: "My Academy"',
+  channels: 'channels: [main]',
+  chat_id: 'chat_id: -1001234567890',
+  title: 'title: "1 month"',
+  price: 'price: 4900',
+  period: 'period: 1m',
+  deliver: 'deliver: { link: "https://..." }',
+  items: 'items: [monthly]',
+  from: 'from: "22:00"',
+  to: 'to: "09:00"',
+};
+
+const PATTERN_HINTS: Array<[RegExp, (value: string) => string]> = [
+  [/\$defs\/period\//, (v) => `"${v}" is not a period — write 30d (days), 2w (weeks), 1m or 12m (months) or 1y (a year)`],
+  [/\$defs\/duration\//, (v) => `"${v}" is not a duration — write 30min, 12h or 1d`],
+  [/\$defs\/timeOfDay\//, (v) => `"${v}" is not a time — write HH:MM in 24-hour time, like "10:00"`],
+  [/\$defs\/date\//, (v) => `"${v}" is not a date — write YYYY-MM-DD, like 2026-12-31`],
+  [/\$defs\/id\//, (v) => `"${v}" is not a valid id — use only Latin letters, digits, _ and -, like monthly_plan`],
+  [/\/link\//, (v) => `"${v}" is not a web link — it must start with https://`],
+];
+
+function describe(value: unknown): string {
+  if (value === null) return 'empty';
+  if (typeof value === 'string') return `"${value}"`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a group of fields';
+  return String(value);
+}
+
+function segmentsOf(instancePath: string): Array<string | number> {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** The oneOf branch worth explaining, judged from the value; undefined = explain the oneOf itself. */
+function chooseBranch(schemaPath: string, data: unknown): number | undefined {
+  if (schemaPath.endsWith('$defs/text/oneOf')) return data !== null && typeof data === 'object' && !Array.isArray(data) ? 1 : undefined;
+  if (schemaPath.endsWith('menu/items/oneOf')) {
+    if (typeof data === 'string') return 0;
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) return 1;
+  }
+  return undefined;
+}
+
+function explainOneOf(error: SchemaError): string {
+  if (error.schemaPath.endsWith('$defs/text/oneOf'))
+    return `must be a text — write "your text" in quotes, or one per language: { ru: "...", kk: "...", en: "..." }`;
+  if (error.schemaPath.includes('promo_codes'))
+    return 'needs exactly one discount — give either `percent: 10` or `amount: 1000`, not both and not neither';
+  if (error.schemaPath.includes('menu'))
+    return `${describe(error.data)} is not a menu entry — write an item id, or a section: { section: "Title", items: [monthly] }`;
+  return 'does not match any allowed form — see the schema description';
+}
+
+function explainType(error: SchemaError, segments: Array<string | number>): string {
+  const expected = String(error.params.type);
+  const value = error.data;
+  if (segments[0] === 'settings' && segments[1] === 'admins' && typeof value === 'string') {
+    return `"${value}" is not a numeric Telegram id — admins are listed by number, not @username: ask each admin to send /whoami to the bot and paste the number it answers`;
+  }
+  if (expected === 'integer' || expected === 'number') {
+    if (typeof value === 'string') {
+      const digits = value.replace(/[\s\u00a0]/g, '').match(/^-?\d+/)?.[0];
+      if (digits) return `"${value}" must be a plain number — write ${digits} (no spaces, quotes or currency)`;
+    }
+    if (typeof value === 'number') return `${value} must be a whole number — remove the fraction`;
+    return `${describe(value)} must be a whole number`;
+  }
+  if (expected === 'boolean') return `${describe(value)} must be true or false`;
+  if (expected === 'string') return `${describe(value)} must be text — put it in quotes`;
+  if (expected === 'array') return `${describe(value)} must be a list — write [first, second] or one "- item" per line`;
+  if (expected === 'object') return `${describe(value)} must be a group of fields — write "key: value" lines indented below it`;
+  return `must be ${expected}`;
+}
+
+function allowedKeys(error: SchemaError): string[] {
+  const props = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props).filter((k) => k !== '$schema') : [];
+}
+
+function explainOne(error: SchemaError): Explained {
+  let segments = segmentsOf(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  const propertyName = (error as { propertyName?: string }).propertyName;
+  if (propertyName !== undefined) {
+    segments = [...segments, propertyName];
+    const isPromo = segments[0] === 'promo_codes';
+    return {
+      segments,
+      atKey: true,
+      message: isPromo
+        ? `"${propertyName}" can't be a promo code — use 3 to 32 Latin letters, digits, _ or -, like WELCOME10`
+        : `"${propertyName}" can't be an id — use only Latin letters, digits, _ and -, like monthly_plan`,
+    };
+  }
+  switch (error.keyword) {
+    case 'required': {
+      const field = String(params.missingProperty);
+      const example = EXAMPLES[field];
+      return {
+        segments: [...segments, field],
+        atKey: true,
+        message: `\`${field}\` is missing — add it${example ? `, e.g. ${example.split('\n').join(' ')}` : ''}`,
+      };
+    }
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const allowed = allowedKeys(error);
+      const guess = closest(field, allowed);
+      const inTexts = segments[0] === 'texts' && segments.length === 1;
+      const what = inTexts ? 'text' : segments.length === 0 ? 'section' : 'field';
+      const fix = guess
+        ? `did you mean \`${guess}\`?`
+        : inTexts
+          ? 'see the list of texts in README.md or remove it'
+          : `remove it; allowed here: ${allowed.join(', ')}`;
+      return { segments: [...segments, field], atKey: true, message: `unknown ${what} \`${field}\` — ${fix}` };
+    }
+    case 'type':
+      return { segments, atKey: false, message: explainType(error, segments) };
+    case 'pattern': {
+      const hint = PATTERN_HINTS.find(([re]) => re.test(error.schemaPath));
+      const value = String(error.data);
+      return { segments, atKey: false, message: hint ? hint[1](value) : `"${value}" has the wrong format (${String(params.pattern)})` };
+    }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      const guess = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
+      return {
+        segments,
+        atKey: false,
+        message: `${describe(error.data)} is not allowed — ${guess ? `did you mean ${guess}? ` : ''}choose one of: ${allowed.join(', ')}`,
+      };
+    }
+    case 'minimum':
+      return { segments, atKey: false, message: `${describe(error.data)} is too small — use at least ${String(params.limit)}` };
+    case 'maximum':
+      return { segments, atKey: false, message: `${describe(error.data)} is too large — use at most ${String(params.limit)}` };
+    case 'minItems':
+      return { segments, atKey: false, message: `the list is empty — add at least ${String(params.limit)} entry` };
+    case 'uniqueItems':
+      return {
+        segments: [...segments, Number(params.i)],
+        atKey: false,
+        message: `this entry appears twice in the list — remove one of them`,
+      };
+    case 'minProperties': {
+      const last = segments[segments.length - 1];
+      const hint =
+        last === 'channels'
+          ? 'add at least one channel with its chat_id and title'
+          : last === 'deliver'
+            ? 'say what the customer receives: text, link, file or channels'
+            : 'add at least one language: ru, kk or en';
+      return { segments, atKey: false, message: `is empty — ${hint}` };
+    }
+    case 'minLength':
+      return { segments, atKey: false, message: 'is empty — write something, or remove the line' };
+    case 'maxLength':
+      return { segments, atKey: false, message: `is too long — keep it under ${String(params.limit)} characters` };
+    case 'oneOf':
+      return { segments, atKey: error.schemaPath.includes('promo_codes'), message: explainOneOf(error) };
+    default:
+      return { segments, atKey: false, message: error.message ?? 'is not valid' };
+  }
+}
+
+/**
+ * Turns ajv's raw errors into one explanation per real mistake: drops the noise of oneOf branches
+ * that do not fit the value and the wrapper errors of propertyNames.
+ */
+export function explainSchemaErrors(errors: readonly SchemaError[]): Explained[] {
+  const dropped = new Set<SchemaError>();
+  for (const e of errors) {
+    if (e.keyword === 'propertyNames') dropped.add(e);
+    if (e.keyword !== 'oneOf') continue;
+    const branch = chooseBranch(e.schemaPath, e.data);
+    const inside = (other: SchemaError) =>
+      other !== e &&
+      other.schemaPath.startsWith(e.schemaPath + '/') &&
+      (other.instancePath === e.instancePath || other.instancePath.startsWith(e.instancePath + '/'));
+    for (const other of errors) {
+      if (!inside(other)) continue;
+      const keep = branch !== undefined && other.schemaPath.startsWith(`${e.schemaPath}/${branch}/`);
+      if (!keep) dropped.add(other);
+    }
+    if (branch !== undefined) dropped.add(e);
+  }
+  return errors.filter((e) => !dropped.has(e)).map(explainOne);
+}

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { buildCatalog } from './build-catalog.js';
+import { explainSchemaErrors } from './explain-schema-errors.js';
+import { dottedPath, type CatalogProblem } from './problem.js';
+import { catalogValidator } from './schema-validator.js';
+import { semanticChecks } from './semantic-checks.js';
+import type { Catalog, CatalogFile } from './types.js';
+
+export type LoadResult = { ok: true; catalog: Catalog; summary: string } | { ok: false; problems: CatalogProblem[] };
+
+/**
+ * Reads and validates a catalog file. Never throws for anything the creator can get wrong:
+ * a missing file, YAML syntax, schema and cross-reference mistakes all come back as problems,
+ * every one of them, sorted by line.
+ */
+export function loadCatalog(path: string): LoadResult {
+  const file = basename(path);
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: missing
+            ? `${path} does not exist — copy catalog.example.yaml to ${file} and edit it`
+            : `cannot read ${path} (${(error as Error).message}) — check the file's permissions`,
+        },
+      ],
+    };
+  }
+  return parseCatalog(source, resolve(path));
+}
+
+/** Validates catalog text; `path` locates relative files and names the file in problems. */
+export function parseCatalog(source: string, path: string): LoadResult {
+  const file = basename(path);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => lineCounter.linePos(offset);
+  const problems: CatalogProblem[] = [];
+
+  for (const error of doc.errors) {
+    const { line, col } = at(error.pos[0]);
+    problems.push({ file, line, col, path: '', message: explainYamlError(error.code, error.message) });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      ok: false,
+      problems: [{ file, line: 1, col: 1, path: '', message: 'the file has no settings — start from a copy of catalog.example.yaml' }],
+    };
+  }
+
+  const report = (segments: Array<string | number>, message: string, atKey = false) => {
+    const { line, col } = at(locate(doc, segments, atKey));
+    problems.push({ file, line, col, path: dottedPath(segments), message });
+  };
+
+  const validate = catalogValidator();
+  if (!validate(data)) {
+    for (const e of explainSchemaErrors(validate.errors ?? [])) report(e.segments, e.message, e.atKey);
+  }
+  semanticChecks(data, dirname(path), report);
+  if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
+
+  const catalog = buildCatalog(data as CatalogFile, path);
+  return { ok: true, catalog, summary: summarize(file, catalog) };
+}
+
+function summarize(file: string, c: Catalog): string {
+  const n = (count: number, one: string, many = one + 's') => `${count} ${count === 1 ? one : many}`;
+  return (
+    `${file} is valid: ${n(c.plans.size, 'plan')}, ${n(c.products.size, 'product')}, ${n(c.channels.size, 'channel')}, ` +
+    `${n(c.promoCodes.size, 'promo code')}; languages ${c.settings.languages.join(', ')}.`
+  );
+}
+
+function dedupe(problems: CatalogProblem[]): CatalogProblem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((p) => {
+      const key = `${p.line}:${p.col}:${p.path}:${p.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** Offset of the node at `segments` (its key when `atKey`), or of the nearest existing ancestor. */
+function locate(doc: Document, segments: ReadonlyArray<string | number>, atKey: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const last = i === segments.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return offset;
+      const keyNode = pair.key as Node;
+      const valueNode = pair.value as Node | null;
+      offset = last && atKey ? (keyNode.range?.[0] ?? offset) : (valueNode?.range?.[0] ?? keyNode.range?.[0] ?? offset);
+      node = valueNode;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) return offset;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+const YAML_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: 'a key appears twice in the same place — remove or rename one of them',
+  TAB_AS_INDENT: 'a tab is used for indentation — YAML needs spaces; replace the tab with spaces',
+  BAD_INDENT: 'the indentation is off — align this line with the other fields at the same level, using spaces',
+  MISSING_CHAR: 'a quote or bracket is not closed — add the closing " or ] or }',
+  BAD_SCALAR_START: 'this value starts with a character YAML reserves — put the value in quotes',
+  MULTILINE_IMPLICIT_KEY: 'a line is missing its "key:" or a quote is not closed above — check this line and the one before',
+  UNEXPECTED_TOKEN: 'YAML cannot read this line — check the colon after the key and the quotes',
+  BLOCK_AS_IMPLICIT_KEY: 'a value continues on a line that looks like a key — check the indentation and the colon',
+  BAD_DIRECTIVE: 'a line starting with % is not allowed here — remove it or quote the value',
+  BAD_ALIAS: 'an alias (*name) refers to nothing — define the &name first, or quote the value',
+  IMPOSSIBLE: 'YAML cannot read this part — check the quotes and indentation',
+};
+
+function explainYamlError(code: string, message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+  const hint = YAML_HINTS[code] ?? 'check the indentation, colons and quotes on this line';
+  return YAML_HINTS[code] ? `YAML syntax: ${hint}` : `YAML syntax: ${first} — ${hint}`;
+}
