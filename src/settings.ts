@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+
+/** Every deployment setting, read once from the environment (and `.env`). */
+export interface Settings {
+  /** BOT_TOKEN from @BotFather. Unset: `npm start` runs the local playground instead of a real bot. */
+  botToken?: string;
+  /** TELEGRAM_API_ROOT (default https://api.telegram.org): another Bot API server or the emulator. */
+  telegramApiRoot: string;
+  /** AIPAY_API_KEY: Bearer key for creating invoices. Required by the live bot. */
+  aipayApiKey?: string;
+  /** AIPAY_WEBHOOK_SECRET: HMAC key of AiPay webhooks. Required by the live bot. */
+  aipayWebhookSecret?: string;
+  /** AIPAY_BASE_URL (default https://api.aipay.kz/v1). */
+  aipayBaseUrl: string;
+  /** CATALOG_PATH (default catalog.yaml). */
+  catalogPath: string;
+  /** DATABASE_PATH (default data/bot.db). */
+  databasePath: string;
+  /** PORT of the HTTP server (default 3000). */
+  port: number;
+  /** PUBLIC_URL: https address of this server; set = Telegram updates by webhook, unset = long polling. */
+  publicUrl?: string;
+  /** LOG_LEVEL (default info). */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A setting that is missing or malformed; the message says how to fix it. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads `.env` (if present) under the real environment: variables already set win.
+ * Returns the merged view; does not modify `process.env`.
+ */
+export function withDotEnv(env: Env = process.env, path = '.env'): Env {
+  if (!existsSync(path)) return env;
+  const fromFile = parseEnv(readFileSync(path, 'utf8'));
+  return { ...fromFile, ...env };
+}
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+function url(env: Env, name: string, fallback: string | undefined, hint: string): string | undefined {
+  const value = nonEmpty(env[name]) ?? fallback;
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new SettingsError(`${name} is not a valid URL. ${hint}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`${name} must start with https://. ${hint}`);
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * Reads and checks every environment variable once. Throws {@link SettingsError} with one
+ * sentence naming the variable and the fix; never includes a secret's value.
+ */
+export function readSettings(env: Env = process.env): Settings {
+  const botToken = nonEmpty(env.BOT_TOKEN);
+  if (botToken !== undefined && !/^\d+:[A-Za-z0-9_-]{30,}$/.test(botToken)) {
+    throw new SettingsError('BOT_TOKEN does not look like a bot token (digits, a colon, then letters). Copy it again from @BotFather into .env.');
+  }
+  const portText = nonEmpty(env.PORT) ?? '3000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SettingsError(`PORT must be a number from 1 to 65535, like 3000 (it is "${portText}"). Fix it in .env.`);
+  }
+  const logLevel = (nonEmpty(env.LOG_LEVEL) ?? 'info').toLowerCase();
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new SettingsError(`LOG_LEVEL must be one of debug, info, warn, error (it is "${logLevel}"). Fix it in .env.`);
+  }
+  const publicUrl = url(env, 'PUBLIC_URL', undefined, 'Write the https address of this server, like https://bot.example.kz, or remove it to use long polling.');
+  if (publicUrl !== undefined && !publicUrl.startsWith('https://')) {
+    throw new SettingsError('PUBLIC_URL must start with https:// (Telegram sends webhooks only over HTTPS). Put a reverse proxy with a certificate in front, or remove PUBLIC_URL to use long polling.');
+  }
+  return {
+    botToken,
+    telegramApiRoot: url(env, 'TELEGRAM_API_ROOT', 'https://api.telegram.org', 'Remove it to use Telegram, or write the address of your Bot API server.')!,
+    aipayApiKey: nonEmpty(env.AIPAY_API_KEY),
+    aipayWebhookSecret: nonEmpty(env.AIPAY_WEBHOOK_SECRET),
+    aipayBaseUrl: url(env, 'AIPAY_BASE_URL', 'https://api.aipay.kz/v1', 'Remove it to use https://api.aipay.kz/v1.')!,
+    catalogPath: nonEmpty(env.CATALOG_PATH) ?? 'catalog.yaml',
+    databasePath: nonEmpty(env.DATABASE_PATH) ?? 'data/bot.db',
+    port,
+    publicUrl,
+    logLevel: logLevel as Settings['logLevel'],
+  };
+}
+
+/** Checks the secrets the live bot cannot run without. Throws {@link SettingsError}. */
+export function requireLiveSecrets(s: Settings): asserts s is Settings & { botToken: string; aipayApiKey: string; aipayWebhookSecret: string } {
+  if (!s.botToken) throw new SettingsError('BOT_TOKEN is not set. Create a bot with @BotFather and put its token in .env.');
+  if (!s.aipayApiKey) throw new SettingsError('AIPAY_API_KEY is not set. Copy the API key from your AiPay dashboard into .env.');
+  if (!s.aipayWebhookSecret) {
+    throw new SettingsError('AIPAY_WEBHOOK_SECRET is not set. Copy the webhook secret from your AiPay dashboard into .env.');
+  }
+}
