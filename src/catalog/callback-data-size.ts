@@ -7,6 +7,5 @@ export const CALLBACK_DATA_LIMIT = 64;
  * validation time, not when a customer taps.
  */
 export function longestCallbackData(itemId: string): number {
-  // Longest format: "v1:promo:<id>" and friends; 16 bytes of headroom for versions and suffixes.
-  return Buffer.byteLength(itemId, 'utf8') + 24;
+  return Buffer.byteLength(itemId, 'utf8') + 'v1:rt:1:'.length;
 }

@@ -1,5 +1,6 @@
 import type { SchemaError } from './schema-validator.js';
 import { closest } from './problem.js';
+import { CALLBACK_DATA_LIMIT, longestCallbackData } from './callback-data-size.js';
 
 /** A schema error turned into words: where (path segments, key or value) and what to do. */
 export interface Explained {
@@ -9,8 +10,13 @@ export interface Explained {
   message: string;
 }
 
+/** Examples for a missing top-level section, where `channels` is a group of channels, not a list. */
+const SECTION_EXAMPLES: Record<string, string> = {
+  settings: 'settings: { bot_name: "My Academy" }',
+  channels: 'channels: { main: { chat_id: -1001234567890, title: "My channel" } }',
+};
+
 const EXAMPLES: Record<string, string> = {
-  settings: 'settings:\n  bot_name: "My Academy"',
   bot_name: 'bot_name: "My Academy"',
   channels: 'channels: [main]',
   chat_id: 'chat_id: -1001234567890',
@@ -59,11 +65,29 @@ function chooseBranch(schemaPath: string, data: unknown): number | undefined {
   return undefined;
 }
 
+/** The id rules of `$defs/id` and promo codes, said as a fix; a too long id gets its length. */
+function badIdMessage(name: string, segments: Array<string | number>): string {
+  const length = [...name].length;
+  if (segments[0] === 'promo_codes') {
+    return `"${name}" can't be a promo code — use 3 to 32 Latin letters, digits, _ or -, like WELCOME10`;
+  }
+  if (/^[A-Za-z0-9_-]+$/.test(name)) {
+    // Plan and product ids ride in Telegram button data, which is shorter than the id pattern allows.
+    const max = segments[0] === 'plans' || segments[0] === 'products' ? CALLBACK_DATA_LIMIT - longestCallbackData('') : 64;
+    return `the id "${name}" is ${length} characters long — use at most ${max} characters`;
+  }
+  return `"${name}" can't be an id — use only Latin letters, digits, _ and -, like monthly_plan`;
+}
+
 function explainOneOf(error: SchemaError): string {
   if (error.schemaPath.endsWith('$defs/text/oneOf'))
     return `must be a text — write "your text" in quotes, or one per language: { ru: "...", kk: "...", en: "..." }`;
-  if (error.schemaPath.includes('promo_codes'))
-    return 'needs exactly one discount — give either `percent: 10` or `amount: 1000`, not both and not neither';
+  if (error.schemaPath.includes('promo_codes')) {
+    const promo = (error.data ?? {}) as Record<string, unknown>;
+    return 'percent' in promo && 'amount' in promo
+      ? 'has both `percent` and `amount` — keep only one of them'
+      : 'has no discount — add `percent: 10` (percent off) or `amount: 1000` (tenge off)';
+  }
   if (error.schemaPath.includes('menu'))
     return `${describe(error.data)} is not a menu entry — write an item id, or a section: { section: "Title", items: [monthly] }`;
   return 'does not match any allowed form — see the schema description';
@@ -101,23 +125,16 @@ function explainOne(error: SchemaError): Explained {
   const propertyName = (error as { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {
     segments = [...segments, propertyName];
-    const isPromo = segments[0] === 'promo_codes';
-    return {
-      segments,
-      atKey: true,
-      message: isPromo
-        ? `"${propertyName}" can't be a promo code — use 3 to 32 Latin letters, digits, _ or -, like WELCOME10`
-        : `"${propertyName}" can't be an id — use only Latin letters, digits, _ and -, like monthly_plan`,
-    };
+    return { segments, atKey: true, message: badIdMessage(propertyName, segments) };
   }
   switch (error.keyword) {
     case 'required': {
       const field = String(params.missingProperty);
-      const example = EXAMPLES[field];
+      const example = (segments.length === 0 ? SECTION_EXAMPLES[field] : undefined) ?? EXAMPLES[field];
       return {
         segments: [...segments, field],
         atKey: true,
-        message: `\`${field}\` is missing — add it${example ? `, e.g. ${example.split('\n').join(' ')}` : ''}`,
+        message: `\`${field}\` is missing — add it${example ? `, e.g. ${example}` : ''}`,
       };
     }
     case 'additionalProperties': {
@@ -192,16 +209,32 @@ export function explainSchemaErrors(errors: readonly SchemaError[]): Explained[]
     if (e.keyword === 'propertyNames') dropped.add(e);
     if (e.keyword !== 'oneOf') continue;
     const branch = chooseBranch(e.schemaPath, e.data);
+    // A branch that is a $ref reports errors on the value itself under the referenced schema's path, e.g. #/$defs/id/type.
+    const refs = (Array.isArray(e.schema) ? (e.schema as Array<{ $ref?: unknown } | null>) : []).map((b) => b?.$ref);
+    const branchOf = (other: SchemaError) =>
+      refs.findIndex(
+        (ref, i) =>
+          other.schemaPath.startsWith(`${e.schemaPath}/${i}/`) ||
+          (typeof ref === 'string' && ref.startsWith('#') && other.instancePath === e.instancePath && other.schemaPath.startsWith(`${ref}/`)),
+      );
     const inside = (other: SchemaError) =>
       other !== e &&
-      other.schemaPath.startsWith(e.schemaPath + '/') &&
+      (other.schemaPath.startsWith(e.schemaPath + '/') || branchOf(other) >= 0) &&
       (other.instancePath === e.instancePath || other.instancePath.startsWith(e.instancePath + '/'));
     for (const other of errors) {
       if (!inside(other)) continue;
-      const keep = branch !== undefined && other.schemaPath.startsWith(`${e.schemaPath}/${branch}/`);
+      const keep = branch !== undefined && branchOf(other) === branch;
       if (!keep) dropped.add(other);
     }
     if (branch !== undefined) dropped.add(e);
+  }
+  // A misspelt field also leaves the real one missing: "did you mean `price`?" says both, so drop "`price` is missing".
+  for (const e of errors) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const guess = closest(String(e.params.additionalProperty), allowedKeys(e));
+    for (const other of errors) {
+      if (other.keyword === 'required' && other.instancePath === e.instancePath && other.params.missingProperty === guess) dropped.add(other);
+    }
   }
   return errors.filter((e) => !dropped.has(e)).map(explainOne);
 }

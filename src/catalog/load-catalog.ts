@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import { buildCatalog } from './build-catalog.js';
 import { explainSchemaErrors } from './explain-schema-errors.js';
 import { dottedPath, type CatalogProblem } from './problem.js';
@@ -44,21 +44,50 @@ export function loadCatalog(path: string): LoadResult {
 export function parseCatalog(source: string, path: string): LoadResult {
   const file = basename(path);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // resolveKnownTags: false keeps `!!binary`, `!!set` and friends as plain text and maps, never Buffers or Sets.
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false, resolveKnownTags: false });
   const at = (offset: number) => lineCounter.linePos(offset);
   const problems: CatalogProblem[] = [];
 
-  for (const error of doc.errors) {
-    const { line, col } = at(error.pos[0]);
-    problems.push({ file, line, col, path: '', message: explainYamlError(error.code, error.message) });
+  // After a tab, or on a line already reported, the parser's further complaints are echoes of the first.
+  const tabs = doc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  const reportedLines = new Set<number>();
+  for (const error of tabs.length > 0 ? tabs : doc.errors) {
+    // The parser notices a missing closing quote where the text ends; the creator needs the opening one.
+    const quote = error.code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(error.message)?.[1] : undefined;
+    const opening = quote ? source.lastIndexOf(quote, error.pos[0] - 1) : -1;
+    const { line, col } = at(opening >= 0 ? opening : error.pos[0]);
+    if (reportedLines.has(line)) continue;
+    reportedLines.add(line);
+    problems.push({ file, line, col, path: '', message: explainYamlError(error.code, error.message, source.slice(error.pos[0])) });
   }
   if (problems.length > 0) return { ok: false, problems };
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias (*name) without its anchor (&name) before it, or aliases that multiply into a huge document.
+    const alias = firstBadAlias(doc);
+    const { line, col } = at(alias?.range?.[0] ?? 0);
+    const name = alias?.source ?? 'name';
+    const message = /excessive alias/i.test((error as Error).message)
+      ? 'YAML syntax: aliases (*name) repeat the same part too many times — write the values out instead'
+      : `YAML syntax: the alias *${name} refers to nothing — define &${name} above it, or put the value in quotes`;
+    return { ok: false, problems: [{ file, line, col, path: '', message }] };
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
       ok: false,
-      problems: [{ file, line: 1, col: 1, path: '', message: 'the file has no settings — start from a copy of catalog.example.yaml' }],
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: `${data === null || data === undefined ? 'the file is empty' : 'the file has no settings'} — start from a copy of catalog.example.yaml`,
+        },
+      ],
     };
   }
 
@@ -98,6 +127,26 @@ function dedupe(problems: CatalogProblem[]): CatalogProblem[] {
     .sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
+/** The first alias whose anchor is not defined before it, else the first alias. */
+function firstBadAlias(doc: Document): Alias | undefined {
+  const anchors = new Set<string>();
+  let first: Alias | undefined;
+  let bad: Alias | undefined;
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) {
+      first ??= node;
+      if (!anchors.has(node.source)) {
+        bad = node;
+        return visit.BREAK;
+      }
+    } else if (node && typeof node === 'object' && 'anchor' in node && typeof node.anchor === 'string') {
+      anchors.add(node.anchor);
+    }
+    return undefined;
+  });
+  return bad ?? first;
+}
+
 /** Offset of the node at `segments` (its key when `atKey`), or of the nearest existing ancestor. */
 function locate(doc: Document, segments: ReadonlyArray<string | number>, atKey: boolean): number {
   let node: unknown = doc.contents;
@@ -126,6 +175,7 @@ function locate(doc: Document, segments: ReadonlyArray<string | number>, atKey: 
 
 const YAML_HINTS: Record<string, string> = {
   DUPLICATE_KEY: 'a key appears twice in the same place — remove or rename one of them',
+  MULTIPLE_DOCS: 'a line with --- starts a second document — remove that line; the whole catalog is one document',
   TAB_AS_INDENT: 'a tab is used for indentation — YAML needs spaces; replace the tab with spaces',
   BAD_INDENT: 'the indentation is off — align this line with the other fields at the same level, using spaces',
   MISSING_CHAR: 'a quote or bracket is not closed — add the closing " or ] or }',
@@ -138,7 +188,14 @@ const YAML_HINTS: Record<string, string> = {
   IMPOSSIBLE: 'YAML cannot read this part — check the quotes and indentation',
 };
 
-function explainYamlError(code: string, message: string): string {
+/** `rest` is the source from the error's position on, to name the key of a duplicate. */
+function explainYamlError(code: string, message: string, rest: string): string {
+  const key = /^[^\s:#,{}[\]][^:\n]{0,63}(?=:)/.exec(rest)?.[0]?.trim();
+  if (code === 'DUPLICATE_KEY' && key) return `YAML syntax: \`${key}\` appears twice in the same place — remove or rename one of them`;
+  const quote = code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(message)?.[1] : undefined;
+  if (quote) return `YAML syntax: this quote is not closed — add the closing ${quote} at the end of the text`;
+  const bracket = code === 'BAD_INDENT' ? /end with an? ([\]}])/.exec(message)?.[1] : undefined;
+  if (bracket) return `YAML syntax: a ${bracket === ']' ? '[' : '{'} above is not closed — add the closing ${bracket}`;
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
   const hint = YAML_HINTS[code] ?? 'check the indentation, colons and quotes on this line';
   return YAML_HINTS[code] ? `YAML syntax: ${hint}` : `YAML syntax: ${first} — ${hint}`;

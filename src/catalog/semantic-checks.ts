@@ -28,7 +28,7 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
   if (s.default_language && !languages.includes(s.default_language)) {
     report(['settings', 'default_language'], `${s.default_language} is not in settings.languages — add it there, or choose one of: ${languages.join(', ')}`);
   }
-  if (s.timezone !== undefined && !isValidTimeZone(s.timezone)) {
+  if (s.timezone !== undefined && s.timezone !== '' && !isValidTimeZone(s.timezone)) {
     const guess = closest(s.timezone, Intl.supportedValuesOf('timeZone'));
     report(['settings', 'timezone'], `"${s.timezone}" is not a time zone — ${guess ? `did you mean ${guess}? ` : ''}write a name like Asia/Almaty`);
   }
@@ -75,11 +75,12 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
     }
   }
 
+  const maxIdLength = CALLBACK_DATA_LIMIT - longestCallbackData('');
   for (const id of itemIds) {
-    const bytes = longestCallbackData(id);
-    if (bytes > CALLBACK_DATA_LIMIT) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) continue; // the schema reports malformed ids
+    if (longestCallbackData(id) > CALLBACK_DATA_LIMIT) {
       const section = id in plans ? 'plans' : 'products';
-      report([section, id], `the id "${id}" is too long for Telegram buttons (${bytes} of ${CALLBACK_DATA_LIMIT} bytes) — use a shorter id`, true);
+      report([section, id], `the id "${id}" is ${id.length} characters long, too long for Telegram buttons — use at most ${maxIdLength} characters`, true);
     }
   }
 
@@ -123,7 +124,10 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
     }
   });
 
-  if (itemIds.length === 0) {
+  // A misspelt `plans:` or `products:` is reported by the schema with "did you mean"; "nothing to sell" would only confuse.
+  const sections = ['$schema', 'settings', 'channels', 'plans', 'products', 'promo_codes', 'menu', 'texts'];
+  const misspeltSection = Object.keys(isObj(raw) ? raw : {}).some((k) => !sections.includes(k) && closest(k, ['plans', 'products']));
+  if (itemIds.length === 0 && !misspeltSection) {
     report([], 'there is nothing to sell — add at least one plan under `plans:` or a product under `products:`');
   }
 

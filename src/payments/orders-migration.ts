@@ -15,6 +15,7 @@ export const ordersMigration: Migration = {
       promo_code TEXT,
       amount INTEGER NOT NULL CHECK (amount >= 0),
       phone TEXT,
+      phone_source TEXT CHECK (phone_source IN ('contact', 'typed', 'saved')),
       language TEXT NOT NULL,
       state TEXT NOT NULL CHECK (state IN ('created', 'invoiced', 'paid', 'expired', 'failed', 'cancelled', 'stale')),
       invoice_id TEXT UNIQUE,
@@ -30,6 +31,7 @@ export const ordersMigration: Migration = {
       paid_at INTEGER
     ) STRICT;
     CREATE INDEX orders_user_state ON orders (user_id, state);
+    CREATE INDEX orders_user_created ON orders (user_id, created_at);
     CREATE INDEX orders_state_created ON orders (state, created_at);
     CREATE INDEX orders_phone_created ON orders (phone, created_at);
 

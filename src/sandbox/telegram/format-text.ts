@@ -48,7 +48,7 @@ export function formatText(input: FormatTextInput): FormattedText {
 
 function readEntities(value: unknown, textLength: number): TextEntity[] {
   if (value === undefined || value === null || value === '') return [];
-  let parsed = value;
+  let parsed: unknown = value;
   if (typeof value === 'string') {
     try {
       parsed = JSON.parse(value) as unknown;

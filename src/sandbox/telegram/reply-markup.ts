@@ -39,7 +39,7 @@ export const MAX_CALLBACK_DATA_BYTES = 64;
  */
 export function readReplyMarkup(value: unknown, options: { inlineOnly?: boolean } = {}): ReplyMarkup | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  let markup = value;
+  let markup: unknown = value;
   if (typeof markup === 'string') {
     try {
       markup = JSON.parse(markup) as unknown;
@@ -97,5 +97,6 @@ function readInlineButton(value: unknown): InlineButton {
 
 /** The inline keyboard of a markup, if it is one. */
 export function inlineKeyboardOf(markup: ReplyMarkup | undefined): InlineButton[][] | undefined {
-  return markup && 'inline_keyboard' in markup ? markup.inline_keyboard : undefined;
+  if (!markup || !('inline_keyboard' in markup) || !Array.isArray(markup.inline_keyboard)) return undefined;
+  return markup.inline_keyboard as InlineButton[][];
 }

@@ -1,0 +1,118 @@
+import { InlineKeyboard } from 'grammy';
+import { addMonths } from '../catalog/time-zone.js';
+import { formatDate, formatMoney } from '../catalog/format.js';
+import { localize, text } from '../catalog/texts.js';
+import type { Catalog, Language, Period } from '../catalog/types.js';
+import { DAY } from '../catalog/duration.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { ReplyMarkup } from '../outbox/jobs.js';
+import type { Order } from '../payments/orders.js';
+import type { Db } from '../storage/open-database.js';
+import { escapeHtml } from '../bot/html.js';
+import { encodeCallback } from '../bot/callback-data.js';
+
+/** End of a period that starts at `from`: days are 24 h each; months follow the calendar in the catalog's zone. */
+export function addPeriod(from: number, period: Period, timeZone: string): number {
+  return period.unit === 'days' ? from + period.count * DAY : addMonths(from, period.count, timeZone);
+}
+
+export interface FulfilDeps {
+  db: Db;
+  outbox: Outbox;
+  catalog: Catalog;
+}
+
+/**
+ * Turns a paid order into what it bought: a subscription started or extended (from its current
+ * end, when still active), or a purchase; then enqueues access per channel, the receipt and the
+ * admins' notice. Synchronous: call inside the transaction that marked the order paid. An order
+ * is fulfilled once (subscription_periods.order_id and purchases.order_id are unique).
+ */
+export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
+  const { db, outbox, catalog } = d;
+  const lang = order.language;
+  const tz = catalog.settings.timezone;
+  const t = (key: string, vars: Record<string, string | number> = {}) => text(catalog, lang, key, vars);
+  const title = localize(order.terms.title, lang, catalog.settings.defaultLanguage);
+  const channels = order.terms.kind === 'plan' ? order.terms.channels : order.terms.deliver.channels;
+  const lines: string[] = [];
+
+  if (order.terms.kind === 'plan') {
+    const terms = order.terms;
+    const active = db
+      .prepare<[number, string], { id: number; ends_at: number }>("SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'")
+      .get(order.userId, terms.id);
+    const from = active ? active.ends_at : now;
+    const to = addPeriod(from, terms.period, tz);
+    let subscriptionId: number;
+    if (active) {
+      db.prepare('UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
+      subscriptionId = active.id;
+    } else {
+      subscriptionId = Number(
+        db
+          .prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)")
+          .run(order.userId, terms.id, JSON.stringify(terms), now, to, now, now).lastInsertRowid,
+      );
+    }
+    db.prepare('INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      subscriptionId,
+      order.id,
+      from,
+      to,
+      now,
+    );
+    lines.push(t('paid_subscription', { plan: title, price: formatMoney(order.amount), ends_at: formatDate(to, lang, tz) }));
+  } else {
+    db.prepare('INSERT INTO purchases (user_id, product_id, order_id, terms, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      order.userId,
+      order.terms.id,
+      order.id,
+      JSON.stringify(order.terms),
+      now,
+    );
+    lines.push(t('paid_product', { item: title, price: formatMoney(order.amount) }));
+    const deliver = order.terms.deliver;
+    if (deliver.text !== undefined) lines.push('', localize(deliver.text, lang, catalog.settings.defaultLanguage));
+    if (deliver.link !== undefined) lines.push('', t('product_link', { link: deliver.link }));
+  }
+
+  outbox.enqueue({ kind: 'message', chatId: order.userId, userId: order.userId, text: escapeHtml(lines.join('\n')) }, { dedupeKey: `receipt:${order.id}` });
+  enqueueChannelAccess(d, order.userId, lang, channels, `order ${order.externalId}`, `grant:${order.id}`);
+
+  if (catalog.settings.notifyAdminsOnPayment) {
+    outbox.notifyAdmins(
+      catalog.settings.admins,
+      escapeHtml(`💰 ${formatMoney(order.amount)} — ${title} — user ${order.userId} (order ${order.externalId}${order.promoCode ? `, code ${order.promoCode}` : ''})`),
+      { dedupeKey: `paid-notice:${order.id}` },
+    );
+  }
+}
+
+/** One grant job per channel: unban if needed, then a personal link (see the outbox worker). */
+export function enqueueChannelAccess(
+  d: FulfilDeps,
+  userId: number,
+  lang: Language,
+  channelIds: readonly string[],
+  linkName: string,
+  dedupePrefix: string,
+): void {
+  const { catalog, outbox } = d;
+  const mode = catalog.settings.accessMode;
+  for (const channelId of channelIds) {
+    const channel = catalog.channels.get(channelId);
+    if (!channel) continue; // removed from the catalog since the purchase
+    const channelTitle = localize(channel.title, lang, catalog.settings.defaultLanguage);
+    const template = text(catalog, lang, mode === 'join_request' ? 'join_link_request' : 'join_link', { channel: channelTitle, link: '{link}' });
+    outbox.enqueue(
+      { kind: 'grant_access', userId, chatId: channel.chatId, channelTitle, text: escapeHtml(template), mode, linkName: linkName.slice(0, 32) },
+      { dedupeKey: `${dedupePrefix}:${channel.chatId}` },
+    );
+  }
+}
+
+/** The "new invoice" button a customer gets when an invoice expired. */
+export function newInvoiceKeyboard(catalog: Catalog, lang: Language, itemId: string): ReplyMarkup {
+  return { inline_keyboard: new InlineKeyboard().text(text(catalog, lang, 'button_new_invoice'), encodeCallback({ type: 'buy', id: itemId })).inline_keyboard };
+}

@@ -1,0 +1,188 @@
+import type { Server } from 'node:http';
+import { Api, GrammyError, HttpError } from 'grammy';
+import type { BotCommand } from 'grammy/types';
+import { CatalogStore } from './catalog/catalog-store.js';
+import { loadCatalog } from './catalog/load-catalog.js';
+import { formatProblem, type CatalogProblem } from './catalog/problem.js';
+import { text } from './catalog/texts.js';
+import type { Catalog } from './catalog/types.js';
+import type { Clock } from './clock.js';
+import { Customers } from './customers/customers.js';
+import { createBot } from './bot/create-bot.js';
+import { joinRequests } from './access/join-requests.js';
+import { AccessQueries } from './access/access-queries.js';
+import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
+import { createApp } from './http/create-app.js';
+import type { Logger } from './logger.js';
+import { Outbox } from './outbox/outbox.js';
+import { OutboxWorker } from './outbox/worker.js';
+import { AipayClient } from './payments/aipay-client.js';
+import { Checkout } from './payments/checkout.js';
+import { Orders } from './payments/orders.js';
+import { openDatabase, type Db } from './storage/open-database.js';
+
+/** Updates the bot asks Telegram for (chat_member must be asked for explicitly). */
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member'] as const;
+
+/** Something the operator must fix before the bot can start; the message says what and how. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+  constructor(
+    message: string,
+    readonly problems: CatalogProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface AppOptions {
+  botToken: string;
+  telegramApiRoot?: string;
+  aipayApiKey: string;
+  aipayWebhookSecret: string;
+  aipayBaseUrl: string;
+  catalogPath: string;
+  databasePath: string;
+  /** HTTP port; 0 = any free port (tests). */
+  port: number;
+  host?: string;
+  clock: Clock;
+  log: Logger;
+  /** AiPay client tuning (tests shorten the timeouts). */
+  aipay?: { timeoutMs?: number; attempts?: number; backoffMs?: number };
+  /** Outbox worker tuning. */
+  outbox?: { pollMs?: number; concurrency?: number };
+  /** How long start-up waits for Telegram's getMe (default: 15 000 ms). */
+  initTimeoutMs?: number;
+}
+
+export interface RunningApp {
+  db: Db;
+  catalog: CatalogStore;
+  outbox: Outbox;
+  worker: OutboxWorker;
+  /** The HTTP server's base URL, e.g. http://127.0.0.1:3000 */
+  url: string;
+  port: number;
+  botUsername: string;
+  stop(): Promise<void>;
+}
+
+/** Loads the catalog or throws StartupError listing every problem. */
+export function loadCatalogOrThrow(path: string): Catalog {
+  const result = loadCatalog(path);
+  if (!result.ok) {
+    throw new StartupError(`The catalog has problems:\n${result.problems.map(formatProblem).join('\n')}\nFix them (npm run validate checks the file) and start again.`, result.problems);
+  }
+  return result.catalog;
+}
+
+/**
+ * Starts the whole product in this process: catalog → database → bot (long polling) → HTTP
+ * server (AiPay webhook, health) → outbox worker. Throws StartupError for anything the operator
+ * must fix; `stop()` undoes it all in reverse.
+ */
+export async function startApp(o: AppOptions): Promise<RunningApp> {
+  const catalog = new CatalogStore(loadCatalogOrThrow(o.catalogPath));
+  const db = openDatabase(o.databasePath);
+  const stops: Array<() => Promise<void> | void> = [
+    () => {
+      db.close();
+    },
+  ];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const outbox = new Outbox(db, o.clock);
+    const orders = new Orders(db);
+    const customers = new Customers(db);
+    const aipay = new AipayClient({ baseUrl: o.aipayBaseUrl, apiKey: o.aipayApiKey, ...o.aipay });
+    const checkout = new Checkout({ db, orders, outbox, aipay, catalog, clock: o.clock, log: o.log });
+    const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db) };
+
+    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps });
+    bot.use(joinRequests(outbox));
+    try {
+      // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
+      await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);
+    } catch (error) {
+      throw new StartupError(explainInitError(error, o.telegramApiRoot));
+    }
+    await registerCommands(bot.api, catalog.current(), o.log);
+
+    const workerApi = new Api(o.botToken, { apiRoot: o.telegramApiRoot, timeoutSeconds: 20 });
+    const worker = new OutboxWorker({ db, api: workerApi, clock: o.clock, log: o.log, admins: () => catalog.current().settings.admins, ...o.outbox });
+    outbox.onEnqueue = () => worker.wake();
+    worker.start();
+    stops.push(() => worker.stop());
+
+    const app = createApp({
+      routers: [aipayWebhookRouter({ db, orders, outbox, catalog, clock: o.clock, log: o.log, webhookSecret: o.aipayWebhookSecret })],
+      health: () => {
+        let database = 'ok';
+        try {
+          db.prepare('SELECT 1').get();
+        } catch {
+          database = 'unavailable';
+        }
+        return { ok: database === 'ok' && bot.isRunning(), database, bot: bot.isRunning() ? 'polling' : 'stopped' };
+      },
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(o.port, o.host ?? '0.0.0.0', () => resolve(s));
+      s.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new StartupError(`Port ${o.port} is already in use. Stop the other program, or set PORT to a free port in .env.`) : error),
+      );
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : o.port;
+
+    void bot
+      .start({ allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false })
+      .catch((error: unknown) => o.log.error({ err: error }, 'polling stopped'));
+    await waitUntil(() => bot.isRunning(), 5000);
+    stops.push(() => bot.stop());
+
+    o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath }, 'bot started');
+    return { db, catalog, outbox, worker, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function explainInitError(error: unknown, apiRoot: string | undefined): string {
+  if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 404)) {
+    return 'Telegram says this token is invalid — copy it again from @BotFather into BOT_TOKEN in .env.';
+  }
+  const where = apiRoot ?? 'https://api.telegram.org';
+  if (error instanceof HttpError || (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
+    return `Telegram (${where}) did not answer. Check the server's internet connection${apiRoot ? ' and TELEGRAM_API_ROOT' : ''}, then start again.`;
+  }
+  return `Could not reach Telegram at ${where}: ${(error as Error)?.message ?? String(error)}`;
+}
+
+/** The command menu, in each enabled language (the default language also without a code). */
+async function registerCommands(api: Api, catalog: Catalog, log: Logger): Promise<void> {
+  const commands = (lang: (typeof catalog.settings.languages)[number]): BotCommand[] =>
+    (['start', 'my', 'help', 'support', 'language'] as const).map((c) => ({ command: c, description: text(catalog, lang, `command_${c}`).slice(0, 256) }));
+  try {
+    await api.setMyCommands(commands(catalog.settings.defaultLanguage));
+    for (const lang of catalog.settings.languages) await api.setMyCommands(commands(lang), { language_code: lang });
+  } catch (error) {
+    log.warn({ err: error }, 'could not register the command menu');
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+}

@@ -1,0 +1,234 @@
+import type { Conversation } from '@grammyjs/conversations';
+import { Composer, InlineKeyboard, Keyboard } from 'grammy';
+import { formatDateTime, formatMoney, maskPhone } from '../catalog/format.js';
+import { localize } from '../catalog/texts.js';
+import { findItem } from '../catalog/types.js';
+import type { LimitViolation } from '../payments/abuse-limits.js';
+import { normalizePhone } from '../payments/phone.js';
+import { menuScreen, show, unavailable } from './browse.js';
+import { decodeCallback, encodeCallback } from './callback-data.js';
+import type { BotContext, InnerContext } from './context.js';
+import { escapeHtml } from './html.js';
+
+/** Conversation id; stored with each checkout in progress. */
+export const CHECKOUT = 'checkout';
+/** Bump when the conversation's steps change: stored checkouts of an older version are dropped. */
+export const CHECKOUT_VERSION = 1;
+/** A checkout waits this long for an answer before it gives up (Date-based, inside the plugin). */
+export const CHECKOUT_TIMEOUT_MS = 15 * 60_000;
+
+type CheckoutConversation = Conversation<BotContext, InnerContext>;
+
+export interface CheckoutArgs {
+  itemId: string;
+  purpose?: 'purchase' | 'renewal';
+}
+
+/** The words for a limit, with when to come back. */
+export function limitText(ctx: InnerContext, v: LimitViolation): string {
+  if (v.kind === 'open_invoices') return ctx.t('limit_open_invoices', { count: v.count });
+  if (v.kind === 'phones') return ctx.t('limit_phones');
+  return ctx.t('limit_attempts', { retry_at: formatDateTime(v.retryAt, ctx.lang, ctx.catalog.settings.timezone) });
+}
+
+/**
+ * Buy → phone → Kaspi invoice. Every read of the database, the clock or AiPay goes through
+ * `conversation.external`, because the plugin replays this function on each update.
+ */
+export async function checkoutConversation(conversation: CheckoutConversation, ctx: InnerContext, args: CheckoutArgs): Promise<void> {
+  const start = await conversation.external((outer: BotContext) => {
+    const item = findItem(outer.catalog, args.itemId);
+    const customer = outer.deps.customers.get(outer.from!.id);
+    return { exists: item !== undefined, savedPhone: customer?.phone ?? null };
+  });
+  if (!start.exists) return;
+  const item = findItem(ctx.catalog, args.itemId)!;
+  const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
+  const price = formatMoney(item.price);
+  const mode = ctx.catalog.settings.phoneInput;
+  const html = { parse_mode: 'HTML' as const };
+  const confirmKeyboard = () =>
+    new InlineKeyboard()
+      .text(ctx.t('button_confirm_phone'), encodeCallback({ type: 'checkout', action: 'yes' }))
+      .row()
+      .text(ctx.t('button_other_phone'), encodeCallback({ type: 'checkout', action: 'other' }))
+      .text(ctx.t('button_cancel'), encodeCallback({ type: 'checkout', action: 'cancel' }));
+
+  const askForPhone = async () => {
+    const lines = [ctx.t('phone_prompt', { item: title, price })];
+    if (mode !== 'contact') lines.push(ctx.t('phone_prompt_typed'));
+    const keyboard = new Keyboard();
+    if (mode !== 'typed') keyboard.requestContact(ctx.t('button_use_my_number')).row();
+    keyboard.text(ctx.t('button_cancel')).resized().oneTime();
+    await ctx.reply(escapeHtml(lines.join('\n')), { ...html, reply_markup: keyboard });
+  };
+
+  let phone: string | null = null;
+  let source: 'contact' | 'typed' | 'saved' = 'saved';
+  let pending: string | null = start.savedPhone;
+  if (pending) {
+    await ctx.reply(escapeHtml(`${ctx.t('phone_prompt', { item: title, price })}\n${ctx.t('phone_prompt_saved', { phone: maskPhone(pending) })}`), {
+      ...html,
+      reply_markup: confirmKeyboard(),
+    });
+  } else {
+    await askForPhone();
+  }
+
+  const cancel = async (update: InnerContext) => {
+    if (update.callbackQuery) await update.answerCallbackQuery();
+    await update.reply(escapeHtml(ctx.t('checkout_cancelled')), { ...html, reply_markup: { remove_keyboard: true } });
+  };
+
+  while (phone === null) {
+    const update = await conversation.wait({ maxMilliseconds: CHECKOUT_TIMEOUT_MS });
+    const text = update.message?.text;
+    const data = update.callbackQuery?.data;
+    if (text?.startsWith('/')) return conversation.halt({ next: true });
+    if (data !== undefined) {
+      const cb = decodeCallback(data);
+      if (cb?.type !== 'checkout') {
+        // Another button (menu, a card, a second Buy): leave quietly and let it be handled.
+        return conversation.halt({ next: true });
+      }
+      if (cb.action === 'cancel') return cancel(update);
+      await update.answerCallbackQuery();
+      if (cb.action === 'other') {
+        pending = null;
+        await askForPhone();
+        continue;
+      }
+      if (pending) {
+        phone = pending;
+        await update.editMessageText(escapeHtml(`✅ ${maskPhone(pending)}`), html).catch(() => undefined);
+      }
+      continue;
+    }
+    if (text !== undefined && text.trim() === ctx.t('button_cancel')) return cancel(update);
+    const contact = update.message?.contact;
+    if (contact) {
+      if (mode === 'typed') {
+        await update.reply(escapeHtml(ctx.t('phone_prompt_typed')), html);
+        continue;
+      }
+      if (contact.user_id !== update.from?.id || update.chat?.type !== 'private') {
+        await update.reply(escapeHtml(ctx.t('phone_not_own')), html);
+        continue;
+      }
+      const check = normalizePhone(contact.phone_number.replace(/^\+/, '+'));
+      if (!check.ok) {
+        await update.reply(escapeHtml(ctx.t(check.reason === 'russian' ? 'phone_russian' : 'phone_not_mobile')), html);
+        continue;
+      }
+      phone = check.phone;
+      source = 'contact';
+      break;
+    }
+    if (text !== undefined) {
+      if (mode === 'contact') {
+        await update.reply(escapeHtml(ctx.t('phone_not_own')), html);
+        continue;
+      }
+      const check = normalizePhone(text);
+      if (!check.ok) {
+        const key = check.reason === 'russian' ? 'phone_russian' : check.reason === 'not_mobile' ? 'phone_not_mobile' : 'phone_invalid';
+        await update.reply(escapeHtml(ctx.t(key)), html);
+        continue;
+      }
+      pending = check.phone;
+      source = 'typed';
+      await update.reply(escapeHtml(ctx.t('phone_confirm', { phone: maskPhone(check.phone) })), { ...html, reply_markup: confirmKeyboard() });
+      continue;
+    }
+    await update.reply(escapeHtml(mode === 'contact' ? ctx.t('phone_not_own') : ctx.t('phone_prompt_typed')), html);
+  }
+
+  const chosen = phone;
+  const result = await conversation.external(async (outer: BotContext) => {
+    const { checkout, customers, clock } = outer.deps;
+    const r = await checkout.invoice({ userId: outer.from!.id, item, phone: chosen, phoneSource: source, language: outer.lang, purpose: args.purpose });
+    if (r.ok) customers.setPhone(outer.from!.id, chosen, clock.now());
+    if (r.ok) return { ok: true as const, orderId: r.order.id, amount: r.order.amount };
+    if (r.reason === 'limit') return { ok: false as const, kind: 'limit' as const, violation: r.violation };
+    return { ok: false as const, kind: 'aipay' as const, failedOrderId: r.order.id };
+  });
+
+  const removeKeyboard = { remove_keyboard: true as const };
+  if (!result.ok && result.kind === 'limit') {
+    await ctx.reply(escapeHtml(limitText(ctx, result.violation)), { ...html, reply_markup: removeKeyboard });
+    return;
+  }
+  if (!result.ok) {
+    await ctx.reply(escapeHtml(ctx.t('invoice_failed')), {
+      ...html,
+      reply_markup: new InlineKeyboard().text(ctx.t('button_try_again'), encodeCallback({ type: 'buy', id: item.id })),
+    });
+    return;
+  }
+  const validUntil = await conversation.external((outer: BotContext) => outer.deps.clock.now() + outer.catalog.settings.invoiceLifetimeMs);
+  // The reply keyboard goes away with a short line; the invoice message carries the inline buttons.
+  await ctx.reply('✅', { reply_markup: removeKeyboard });
+  const sent = await ctx.reply(
+    escapeHtml(
+      ctx.t('invoice_sent', {
+        price: formatMoney(result.amount),
+        phone: maskPhone(chosen),
+        valid_until: formatDateTime(validUntil, ctx.lang, ctx.catalog.settings.timezone),
+      }),
+    ),
+    {
+      ...html,
+      reply_markup: new InlineKeyboard()
+        .text(ctx.t('button_paid'), encodeCallback({ type: 'paid', orderId: result.orderId }))
+        .row()
+        .text(ctx.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: result.orderId })),
+    },
+  );
+  await conversation.external((outer: BotContext) => outer.deps.checkout.orders().setMessage(result.orderId, sent.chat.id, sent.message_id));
+}
+
+/** Buy, Renew, Try again and Cancel-invoice buttons; the checkout conversation itself. */
+export function checkoutFeature(): Composer<BotContext> {
+  const bot = new Composer<BotContext>();
+  bot.on('callback_query:data', async (ctx, next) => {
+    const cb = decodeCallback(ctx.callbackQuery.data);
+    if (!cb) return next();
+    if (cb.type === 'buy' || cb.type === 'renew') {
+      const item = findItem(ctx.catalog, cb.id);
+      if (!item) return unavailable(ctx);
+      const userId = ctx.from.id;
+      if (item.kind === 'plan' && !item.buyAgainExtends) {
+        const active = ctx.deps.access.activeSubscription(userId, item.id);
+        if (active) {
+          const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
+          return ctx.answerCallbackQuery({
+            text: ctx.t('already_active', { plan: title, ends_at: formatDateTime(active.endsAt, ctx.lang, ctx.catalog.settings.timezone) }),
+            show_alert: true,
+          });
+        }
+      }
+      const violation = ctx.deps.checkout.limitFor(userId);
+      if (violation) return ctx.answerCallbackQuery({ text: limitText(ctx, violation), show_alert: true });
+      await ctx.answerCallbackQuery();
+      await ctx.conversation.exitAll();
+      await ctx.conversation.enter(CHECKOUT, { itemId: item.id, purpose: cb.type === 'renew' ? 'renewal' : 'purchase' } satisfies CheckoutArgs);
+      return;
+    }
+    if (cb.type === 'cancel_order') {
+      const order = ctx.deps.checkout.cancel(cb.orderId, ctx.from.id);
+      await ctx.answerCallbackQuery();
+      if (!order) return;
+      if (order.state === 'cancelled') {
+        await ctx.editMessageText(escapeHtml(ctx.t('invoice_cancelled')), { parse_mode: 'HTML' }).catch(() => undefined);
+      }
+      return;
+    }
+    if (cb.type === 'checkout') {
+      // A checkout button whose conversation has ended (finished, timed out, or a restart with a new version).
+      await ctx.answerCallbackQuery({ text: ctx.t('checkout_timeout') });
+      return show(ctx, menuScreen(ctx), false);
+    }
+    return next();
+  });
+  return bot;
+}

@@ -1,0 +1,70 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { parseEvent } from '../payments/parse-event.js';
+import { recordEvent, type EventOutcome } from '../payments/record-event.js';
+import type { Orders } from '../payments/orders.js';
+import { verifySignature } from '../payments/verify-signature.js';
+import { DatabaseBusy, toStoreError } from '../storage/errors.js';
+import type { Db } from '../storage/open-database.js';
+
+export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'busy' | 'error';
+
+export interface AipayWebhookOptions {
+  db: Db;
+  orders: Orders;
+  outbox: Outbox;
+  catalog: CatalogStore;
+  clock: Clock;
+  log: Logger;
+  webhookSecret: string;
+  /** Called after the transaction commits, e.g. to wake the outbox worker. */
+  onRecorded?: (outcome: EventOutcome) => void;
+  onRejected?: (reason: RejectReason) => void;
+}
+
+/** Largest body accepted; AiPay's events are a few hundred bytes. */
+export const WEBHOOK_BODY_LIMIT = '64kb';
+
+/**
+ * `POST /webhook/aipay`: raw bytes → signature (403) → strict parse (400) → one transaction →
+ * 200. A locked database is 503, so AiPay retries and nothing is acknowledged that isn't stored.
+ */
+export function aipayWebhookRouter(o: AipayWebhookOptions): Router {
+  const router = express.Router();
+  // Raw body on this route only: the signature is over the exact bytes AiPay sent.
+  router.post('/webhook/aipay', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), (req: Request, res: Response) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (!verifySignature(raw, req.get('x-aipay-signature'), o.webhookSecret)) {
+      o.onRejected?.('signature');
+      o.log.warn({ reason: 'signature', bytes: raw.length }, 'aipay webhook rejected');
+      res.status(403).json({ error: 'invalid signature' });
+      return;
+    }
+    const parsed = parseEvent(raw);
+    if (!parsed.ok) {
+      o.onRejected?.('malformed');
+      o.log.warn({ reason: 'malformed', error: parsed.error }, 'aipay webhook rejected');
+      res.status(400).json({ error: parsed.error });
+      return;
+    }
+    const e = parsed.event;
+    let outcome: EventOutcome;
+    try {
+      outcome = recordEvent({ db: o.db, orders: o.orders, outbox: o.outbox, catalog: o.catalog.current() }, e, raw.toString('utf8'), o.clock.now());
+    } catch (error) {
+      const typed = toStoreError(error);
+      const busy = typed instanceof DatabaseBusy;
+      o.onRejected?.(busy ? 'busy' : 'error');
+      o.log.error({ err: typed, invoiceId: e.invoiceId, externalId: e.externalId, event: e.event }, 'aipay webhook not recorded');
+      res.status(busy ? 503 : 500).json({ error: busy ? 'busy, retry' : 'not recorded, retry' });
+      return;
+    }
+    o.log.info({ event: e.event, invoiceId: e.invoiceId, externalId: e.externalId, amount: e.amount, outcome }, 'aipay event');
+    o.onRecorded?.(outcome);
+    res.status(200).json({ ok: true, outcome });
+  });
+  return router;
+}

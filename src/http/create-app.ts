@@ -1,0 +1,36 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+
+export interface CreateAppOptions {
+  /** Routes mounted first (the AiPay webhook with its own raw body parser). */
+  routers: RequestHandler[];
+  /** What /healthz reports; ok=false answers 503. */
+  health: () => { ok: boolean; [key: string]: unknown };
+  /** Prometheus text for /metrics, if provided. */
+  metrics?: () => string;
+}
+
+/** The HTTP server: /healthz, /metrics, then feature routes. No global body parser. */
+export function createApp(o: CreateAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    const h = o.health();
+    res.status(h.ok ? 200 : 503).json(h);
+  });
+  if (o.metrics) {
+    const metrics = o.metrics;
+    app.get('/metrics', (_req, res) => {
+      res.type('text/plain; version=0.0.4').send(metrics());
+    });
+  }
+  for (const r of o.routers) app.use(r);
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  const onError: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, _next) => {
+    const status = err.type === 'entity.too.large' ? 413 : typeof err.status === 'number' && err.status < 500 ? err.status : 500;
+    res.status(status).json({ error: status === 413 ? 'body too large' : status === 500 ? 'internal error' : 'bad request' });
+  };
+  app.use(onError);
+  return app;
+}

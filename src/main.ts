@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { loadCatalog } from './catalog/load-catalog.js';
+import { formatProblem } from './catalog/problem.js';
+import { systemClock } from './clock.js';
+import { createLogger } from './logger.js';
+import { readSettings, requireLiveSecrets, SettingsError, withDotEnv, type Settings } from './settings.js';
+import { startApp, StartupError, type RunningApp } from './app.js';
+
+/**
+ * The composition root and the only place that exits the process. Every failure an operator
+ * can fix ends in one or a few plain sentences, never a stack trace.
+ */
+async function main(): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = readSettings(withDotEnv());
+  } catch (error) {
+    if (error instanceof SettingsError) return fail(error.message);
+    throw error;
+  }
+
+  if (!settings.botToken) return preview(settings);
+
+  try {
+    requireLiveSecrets(settings);
+  } catch (error) {
+    return fail((error as SettingsError).message);
+  }
+  const log = createLogger({ level: settings.logLevel });
+  let app: RunningApp;
+  try {
+    app = await startApp({
+      botToken: settings.botToken,
+      telegramApiRoot: settings.telegramApiRoot,
+      aipayApiKey: settings.aipayApiKey,
+      aipayWebhookSecret: settings.aipayWebhookSecret,
+      aipayBaseUrl: settings.aipayBaseUrl,
+      catalogPath: settings.catalogPath,
+      databasePath: settings.databasePath,
+      port: settings.port,
+      clock: systemClock,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof StartupError) return fail(error.message);
+    log.fatal({ err: error }, 'start-up failed');
+    return fail(`Start-up failed: ${(error as Error).message}. The log line above has the details.`);
+  }
+  console.error(`@${app.botUsername} is running. AiPay webhooks: POST ${settings.publicUrl ?? `http://<this server>:${app.port}`}/webhook/aipay. Stop with Ctrl+C.`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      const force = setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
+      app.stop().then(resolve, (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  log.info('stopped');
+  return 0;
+}
+
+/** No BOT_TOKEN: check the catalog and say, in one paragraph, what is ready and what is missing. */
+function preview(settings: Settings): number {
+  const path = existsSync(settings.catalogPath) ? settings.catalogPath : 'catalog.example.yaml';
+  const result = loadCatalog(path);
+  if (!result.ok) {
+    console.error(result.problems.map(formatProblem).join('\n'));
+    return fail(`${path} has ${result.problems.length} problem(s), listed above. Fix them and run npm start again.`);
+  }
+  const missing = [
+    ['BOT_TOKEN', settings.botToken],
+    ['AIPAY_API_KEY', settings.aipayApiKey],
+    ['AIPAY_WEBHOOK_SECRET', settings.aipayWebhookSecret],
+  ]
+    .filter(([, value]) => !value)
+    .map(([name]) => name);
+  console.log(
+    `${result.summary}${path === 'catalog.example.yaml' ? ' (This is the example: copy catalog.example.yaml to catalog.yaml and make it yours.)' : ''} ` +
+      `The bot is not running because ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: copy .env.example to .env, ` +
+      'put in the token from @BotFather and the keys from your AiPay dashboard, and run npm start again.',
+  );
+  return 0;
+}
+
+function fail(message: string): number {
+  console.error(message);
+  return 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`The bot stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}. Please report it with the log.`);
+    process.exitCode = 1;
+  },
+);

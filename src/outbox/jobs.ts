@@ -1,0 +1,25 @@
+/**
+ * Everything the outbox can do. Payloads are plain JSON, rendered at enqueue time (texts are
+ * already in the customer's language), so a job means the same thing after a restart or a
+ * catalog edit.
+ */
+import type { InlineKeyboardMarkup } from 'grammy/types';
+
+export type ReplyMarkup = InlineKeyboardMarkup;
+
+export type Job =
+  /** A message to a customer or an admin. */
+  | { kind: 'message'; chatId: number; text: string; replyMarkup?: ReplyMarkup; userId?: number }
+  /**
+   * Access to one channel for a paid customer: unban if they were removed, then (unless already a
+   * member) a personal link, recorded before the message that carries it.
+   */
+  | { kind: 'grant_access'; userId: number; chatId: number; channelTitle: string; text: string; mode: 'join_request' | 'invite_link'; linkName: string }
+  /** Let a paying customer in. */
+  | { kind: 'approve_join_request'; chatId: number; userId: number }
+  /** Tell a non-paying requester why (while the request is pending, Telegram allows it), then decline. */
+  | { kind: 'decline_join_request'; chatId: number; userId: number; text: string; replyMarkup?: ReplyMarkup }
+  /** Remove someone whose access ended: ban, then unban only_if_banned so they can come back. */
+  | { kind: 'remove_member'; chatId: number; userId: number };
+
+export type JobKind = Job['kind'];

@@ -1,0 +1,56 @@
+import type { Clock } from '../clock.js';
+import type { Db } from '../storage/open-database.js';
+import type { Job, ReplyMarkup } from './jobs.js';
+
+export interface EnqueueOptions {
+  /** A job with the same key is enqueued once, ever (e.g. `grant:<order>:<chat>`). */
+  dedupeKey?: string;
+  /** Not before this instant (default: now). */
+  runAfter?: number;
+}
+
+/**
+ * The durable queue of Telegram side effects. `enqueue` is synchronous, so it runs inside the
+ * same SQLite transaction as the state change that causes it: both commit, or neither.
+ */
+export class Outbox {
+  readonly #insert;
+  /** Called after each enqueue (the worker's wake-up); runs after the caller's transaction commits. */
+  onEnqueue: (() => void) | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {
+    this.#insert = db.prepare(`
+      INSERT INTO outbox (kind, payload, chat_id, dedupe_key, run_after, created_at, updated_at)
+      VALUES (@kind, @payload, @chatId, @dedupeKey, @runAfter, @now, @now)
+      ON CONFLICT (dedupe_key) DO NOTHING`);
+  }
+
+  /** Adds a job; returns its id, or undefined when its dedupe key was used before. */
+  enqueue(job: Job, options: EnqueueOptions = {}): number | undefined {
+    const now = this.clock.now();
+    const result = this.#insert.run({
+      kind: job.kind,
+      payload: JSON.stringify(job),
+      chatId: job.chatId,
+      dedupeKey: options.dedupeKey ?? null,
+      runAfter: options.runAfter ?? now,
+      now,
+    });
+    if (result.changes !== 1) return undefined;
+    if (this.onEnqueue) queueMicrotask(this.onEnqueue);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** A plain message to every admin in `admins` (alerts, payment notices). */
+  notifyAdmins(admins: readonly number[], text: string, options: { dedupeKey?: string; replyMarkup?: ReplyMarkup } = {}): void {
+    for (const chatId of admins) {
+      this.enqueue(
+        { kind: 'message', chatId, text, replyMarkup: options.replyMarkup },
+        { dedupeKey: options.dedupeKey && `${options.dedupeKey}:${chatId}` },
+      );
+    }
+  }
+}

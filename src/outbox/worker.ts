@@ -1,0 +1,306 @@
+import { GrammyError, HttpError, type Api } from 'grammy';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../storage/open-database.js';
+import type { Job } from './jobs.js';
+import { Throttle } from './throttle.js';
+import { escapeHtml } from '../bot/html.js';
+
+export interface OutboxWorkerOptions {
+  db: Db;
+  /** A Bot API client without auto-retry: the worker does its own retries. */
+  api: Api;
+  clock: Clock;
+  log: Logger;
+  /** Admin ids to alert when a job needs attention (read per alert: the catalog can change). */
+  admins: () => readonly number[];
+  /** Jobs in flight at once (default: 8). */
+  concurrency?: number;
+  /** How long a claimed job is ours before another worker may take it over (default: 60 000 ms). */
+  leaseMs?: number;
+  /** Idle poll interval; enqueue-side code calls `wake()` for instant pick-up (default: 1 000 ms). */
+  pollMs?: number;
+  /** Transient failures before a job needs attention (default: 12, about 2 h of backoff). */
+  maxAttempts?: number;
+  throttle?: Throttle;
+}
+
+interface Row {
+  id: number;
+  kind: string;
+  payload: string;
+  chat_id: number | null;
+  attempts: number;
+  progress: string;
+}
+
+type Progress = Record<string, unknown>;
+
+/** A failure that retrying will not fix: the job needs a human. */
+class NeedsAttention extends Error {}
+
+/**
+ * Performs outbox jobs: claims each with a lease (a crash or `kill -9` lets it be taken again),
+ * records every side effect's result in the job's progress before the next one (so a resumed job
+ * never creates a second link), and retries: 429 after `retry_after`, 5xx and network errors with
+ * exponential backoff and jitter, 400/403 marked `attention` with an admin alert.
+ */
+export class OutboxWorker {
+  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle'>> & { throttle: Throttle };
+  #running = false;
+  #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #wakeResolve: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #claim;
+  readonly #finish;
+  readonly #retry;
+  readonly #saveProgress;
+
+  constructor(options: OutboxWorkerOptions) {
+    this.#o = {
+      concurrency: 8,
+      leaseMs: 60_000,
+      pollMs: 1000,
+      maxAttempts: 12,
+      throttle: new Throttle(),
+      ...options,
+    };
+    const { db } = this.#o;
+    this.#claim = db.prepare<[number, number, number, number], Row>(`
+      UPDATE outbox SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
+      WHERE id = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?))
+      RETURNING id, kind, payload, chat_id, attempts, progress`);
+    this.#finish = db.prepare('UPDATE outbox SET state = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?');
+    this.#retry = db.prepare("UPDATE outbox SET state = 'pending', run_after = ?, last_error = ?, lease_until = NULL, attempts = ?, updated_at = ? WHERE id = ?");
+    this.#saveProgress = db.prepare('UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** New jobs were enqueued: look now instead of at the next poll. */
+  wake(): void {
+    this.#wakeResolve?.();
+  }
+
+  /** Stops claiming and waits for the jobs in flight (their leases keep them safe if we are killed). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Runs every job due now until none is left or none can start yet; for tests and the playground. */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const started = this.#startDue();
+      if (this.#inFlight.size === 0 && !started) return;
+      await Promise.race([...this.#inFlight, new Promise((r) => setTimeout(r, 20))]);
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      this.#startDue();
+      const wait = this.#inFlight.size >= this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(this.#nextWakeDelay());
+      await wait;
+    }
+  }
+
+  #nextWakeDelay(): number {
+    const now = this.#o.clock.now();
+    const next = this.#o.db.prepare("SELECT min(run_after) FROM outbox WHERE state = 'pending'").pluck().get() as number | null;
+    const due = next === null ? this.#o.pollMs : Math.max(10, next - now);
+    return Math.min(due, this.#o.pollMs);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#timer = setTimeout(resolve, ms);
+      this.#wakeResolve = () => {
+        clearTimeout(this.#timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Claims and starts as many due jobs as the concurrency and throttle allow. Returns whether any started. */
+  #startDue(): boolean {
+    const { db, clock, throttle } = this.#o;
+    const now = clock.now();
+    let started = false;
+    if (this.#inFlight.size >= this.#o.concurrency) return false;
+    const candidates = db
+      .prepare<[number, number], { id: number; chat_id: number | null }>(
+        `SELECT id, chat_id FROM outbox
+         WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
+         ORDER BY run_after, id LIMIT 200`,
+      )
+      .all(now, now);
+    const busyChats = new Set<number>();
+    for (const c of candidates) {
+      if (this.#inFlight.size >= this.#o.concurrency) break;
+      if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
+      if (throttle.waitFor(c.chat_id, now) > 0) {
+        if (c.chat_id !== null) busyChats.add(c.chat_id);
+        continue;
+      }
+      const row = this.#claim.get(now + this.#o.leaseMs, now, c.id, now);
+      if (!row) continue;
+      if (c.chat_id !== null) busyChats.add(c.chat_id);
+      throttle.take(c.chat_id, now);
+      started = true;
+      const p = this.#perform(row).finally(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+    }
+    return started;
+  }
+
+  async #perform(row: Row): Promise<void> {
+    const { clock, log } = this.#o;
+    const job = JSON.parse(row.payload) as Job;
+    const progress = JSON.parse(row.progress) as Progress;
+    const save = (patch: Progress) => {
+      Object.assign(progress, patch);
+      this.#saveProgress.run(JSON.stringify(progress), clock.now(), row.id);
+    };
+    try {
+      await this.#execute(row.id, job, progress, save);
+      this.#finish.run('done', null, clock.now(), row.id);
+    } catch (error) {
+      this.#failed(row, job, error);
+    } finally {
+      log.debug({ jobId: row.id, kind: job.kind }, 'outbox job finished');
+    }
+  }
+
+  #failed(row: Row, job: Job, error: unknown): void {
+    const { clock, log, throttle } = this.#o;
+    const now = clock.now();
+    if (error instanceof GrammyError && error.error_code === 429) {
+      const retryAfter = (error.parameters.retry_after ?? 1) * 1000;
+      throttle.pause(job.chatId ?? null, now + retryAfter);
+      // Telegram told us when: not a failure, so the attempt is not counted.
+      this.#retry.run(now + retryAfter, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
+      log.warn({ jobId: row.id, kind: job.kind, retryAfter }, 'outbox job rate-limited');
+      return;
+    }
+    const permanent = error instanceof NeedsAttention || (error instanceof GrammyError && error.error_code >= 400 && error.error_code < 500);
+    const message = error instanceof GrammyError ? `${error.error_code}: ${error.description}` : error instanceof Error ? error.message : String(error);
+    if (permanent || row.attempts >= this.#o.maxAttempts) {
+      this.#finish.run('attention', message.slice(0, 500), now, row.id);
+      log.error({ jobId: row.id, kind: job.kind, error: message }, 'outbox job needs attention');
+      if (error instanceof GrammyError && /blocked by the user|user is deactivated/.test(error.description) && 'userId' in job && job.userId !== undefined) {
+        this.#o.db.prepare('UPDATE customers SET blocked = 1 WHERE user_id = ?').run(job.userId);
+      }
+      this.#alertAdmins(row.id, job, message);
+      return;
+    }
+    const backoff = Math.min(30_000 * 2 ** (row.attempts - 1), 30 * 60_000) * (0.5 + Math.random());
+    const transient = error instanceof HttpError || error instanceof GrammyError;
+    this.#retry.run(now + backoff, message.slice(0, 500), row.attempts, now, row.id);
+    log.warn({ jobId: row.id, kind: job.kind, error: message, attempt: row.attempts, transient }, 'outbox job will retry');
+  }
+
+  #alertAdmins(jobId: number, job: Job, message: string): void {
+    // An alert about an alert would loop: admin messages that fail are only logged.
+    const admins = this.#o.admins();
+    if (job.kind === 'message' && admins.includes(job.chatId)) return;
+    const what = job.kind === 'message' ? `a message to ${job.chatId}` : `${job.kind} for user ${'userId' in job ? job.userId : '?'} in chat ${job.chatId}`;
+    const now = this.#o.clock.now();
+    const insert = this.#o.db.prepare(`
+      INSERT INTO outbox (kind, payload, chat_id, dedupe_key, run_after, created_at, updated_at)
+      VALUES ('message', ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`);
+    for (const admin of admins) {
+      const payload: Job = { kind: 'message', chatId: admin, text: escapeHtml(`⚠️ Could not do ${what}: ${message}. Job #${jobId} needs attention.`) };
+      insert.run(JSON.stringify(payload), admin, `attention:${jobId}:${admin}`, now, now, now);
+    }
+  }
+
+  async #execute(jobId: number, job: Job, progress: Progress, save: (p: Progress) => void): Promise<void> {
+    const { api, db, clock } = this.#o;
+    switch (job.kind) {
+      case 'message':
+        await api.sendMessage(job.chatId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup, link_preview_options: { is_disabled: true } });
+        return;
+      case 'approve_join_request':
+        try {
+          await api.approveChatJoinRequest(job.chatId, job.userId);
+        } catch (error) {
+          // Already approved (a retry after an unknown outcome) or withdrawn: nothing left to do.
+          if (error instanceof GrammyError && /HIDE_REQUESTER_MISSING|USER_ALREADY_PARTICIPANT/.test(error.description)) return;
+          throw error;
+        }
+        return;
+      case 'decline_join_request':
+        if (!progress.told) {
+          await api.sendMessage(job.userId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup }).catch((error: unknown) => {
+            if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
+          });
+          save({ told: true });
+        }
+        try {
+          await api.declineChatJoinRequest(job.chatId, job.userId);
+        } catch (error) {
+          if (error instanceof GrammyError && /HIDE_REQUESTER_MISSING/.test(error.description)) return;
+          throw error;
+        }
+        return;
+      case 'remove_member':
+        if (!progress.banned) {
+          await api.banChatMember(job.chatId, job.userId);
+          save({ banned: true });
+        }
+        await api.unbanChatMember(job.chatId, job.userId, { only_if_banned: true });
+        db.prepare("INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, 'left', ?) ON CONFLICT DO UPDATE SET status = 'left', updated_at = excluded.updated_at").run(
+          job.chatId,
+          job.userId,
+          clock.now(),
+        );
+        return;
+      case 'grant_access': {
+        if (!progress.unbanned) {
+          await api.unbanChatMember(job.chatId, job.userId, { only_if_banned: true });
+          save({ unbanned: true });
+        }
+        if (!progress.link) {
+          const member = await api.getChatMember(job.chatId, job.userId);
+          if (['member', 'administrator', 'creator'].includes(member.status)) return; // already in: a renewal
+          // A link recorded by an earlier attempt that died before saving progress is reused.
+          const stored = db.prepare<[number], { link: string }>('SELECT link FROM invite_links WHERE job_id = ?').get(jobId);
+          let link = stored?.link;
+          if (!link) {
+            const created = await api.createChatInviteLink(job.chatId, {
+              name: job.linkName,
+              ...(job.mode === 'join_request' ? { creates_join_request: true } : { member_limit: 1, expire_date: Math.floor(clock.now() / 1000) + 24 * 3600 }),
+            });
+            link = created.invite_link;
+            db.prepare('INSERT INTO invite_links (user_id, chat_id, link, job_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING').run(
+              job.userId,
+              job.chatId,
+              link,
+              jobId,
+              clock.now(),
+            );
+          }
+          save({ link });
+        }
+        await api.sendMessage(job.userId, job.text.replace('{link}', escapeHtml(String(progress.link))), {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+        });
+        return;
+      }
+      default: {
+        const unknown: never = job;
+        throw new NeedsAttention(`unknown job kind ${(unknown as { kind: string }).kind}`);
+      }
+    }
+  }
+}

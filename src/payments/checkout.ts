@@ -1,0 +1,119 @@
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { formatMoney } from '../catalog/format.js';
+import { localize } from '../catalog/texts.js';
+import type { Item, Language } from '../catalog/types.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { Db } from '../storage/open-database.js';
+import { escapeHtml } from '../bot/html.js';
+import { checkLimits, type LimitViolation } from './abuse-limits.js';
+import { AipayError, type AipayClient } from './aipay-client.js';
+import type { Order, Orders } from './orders.js';
+import { termsOf } from './terms.js';
+
+export type CheckoutResult =
+  | { ok: true; order: Order }
+  | { ok: false; reason: 'limit'; violation: LimitViolation }
+  | { ok: false; reason: 'aipay'; order: Order; error: AipayError };
+
+export interface CheckoutOptions {
+  db: Db;
+  orders: Orders;
+  outbox: Outbox;
+  aipay: AipayClient;
+  catalog: CatalogStore;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * From a confirmed phone number to a Kaspi invoice: the order is stored first (so nothing
+ * AiPay does can be lost), then AiPay is called with the order's external_id, then the
+ * outcome is stored. A failure leaves the order `failed` and alerts the admins.
+ */
+export class Checkout {
+  constructor(private readonly o: CheckoutOptions) {}
+
+  /** The limit the customer would hit by starting a checkout now, if any. */
+  limitFor(userId: number, phone?: string, phoneSource?: 'contact' | 'typed' | 'saved'): LimitViolation | undefined {
+    return checkLimits(this.o.db, this.o.catalog.current().settings, this.o.clock.now(), { userId, phone, phoneSource });
+  }
+
+  async invoice(req: {
+    userId: number;
+    item: Item;
+    phone: string;
+    phoneSource: 'contact' | 'typed' | 'saved';
+    language: Language;
+    purpose?: 'purchase' | 'renewal';
+    promoCode?: string;
+    amount?: number;
+  }): Promise<CheckoutResult> {
+    const { db, orders, clock, aipay, log, outbox } = this.o;
+    const catalog = this.o.catalog.current();
+    const created = db.transaction(() => {
+      const violation = checkLimits(db, catalog.settings, clock.now(), req);
+      if (violation) return { violation };
+      const order = orders.create(
+        {
+          userId: req.userId,
+          terms: termsOf(req.item),
+          purpose: req.purpose,
+          listPrice: req.item.price,
+          promoCode: req.promoCode,
+          amount: req.amount ?? req.item.price,
+          phone: req.phone,
+          phoneSource: req.phoneSource,
+          language: req.language,
+        },
+        clock.now(),
+      );
+      return { order };
+    }).immediate();
+    if ('violation' in created) return { ok: false, reason: 'limit', violation: created.violation! };
+    const order = created.order!;
+
+    const title = localize(req.item.title, catalog.settings.defaultLanguage, catalog.settings.defaultLanguage);
+    try {
+      const invoice = await aipay.createInvoice(
+        { phone: req.phone, amount: order.amount, description: `${catalog.settings.botName}: ${title}`.slice(0, 250), externalId: order.externalId },
+        (a) => orders.recordAttempt(order.id, clock.now(), a.outcome, a.httpStatus, a.detail),
+      );
+      // A webhook may already have moved the order (paid before we stored the id): keep its state.
+      db.transaction(() => {
+        if (!orders.move(order.id, 'invoiced', clock.now(), { invoice_id: invoice.invoiceId, invoice_response: invoice.raw, invoiced_at: clock.now() })) {
+          db.prepare('UPDATE orders SET invoice_id = coalesce(invoice_id, ?), invoice_response = ? WHERE id = ?').run(invoice.invoiceId, invoice.raw, order.id);
+        }
+      })();
+      log.info({ orderId: order.id, externalId: order.externalId, invoiceId: invoice.invoiceId, amount: order.amount }, 'invoice created');
+      return { ok: true, order: orders.get(order.id)! };
+    } catch (error) {
+      if (!(error instanceof AipayError)) throw error;
+      db.transaction(() => {
+        orders.move(order.id, 'failed', clock.now(), { error: error.message.slice(0, 500) });
+        outbox.notifyAdmins(
+          catalog.settings.admins,
+          escapeHtml(
+            `⚠️ AiPay could not create an invoice (order ${order.externalId}, ${title}, ${formatMoney(order.amount)}): ${error.message.slice(0, 300)}`,
+          ),
+          { dedupeKey: `aipay-failed:${order.id}` },
+        );
+      })();
+      log.warn({ orderId: order.id, externalId: order.externalId, outcome: error.attempt.outcome, status: error.attempt.httpStatus }, 'invoice failed');
+      return { ok: false, reason: 'aipay', order: orders.get(order.id)!, error };
+    }
+  }
+
+  /** The customer pressed Cancel: the order stops being open (if it is paid anyway, it still counts). */
+  cancel(orderId: number, userId: number): Order | undefined {
+    const order = this.o.orders.get(orderId);
+    if (!order || order.userId !== userId) return undefined;
+    this.o.orders.move(orderId, 'cancelled', this.o.clock.now());
+    return this.o.orders.get(orderId);
+  }
+
+  orders(): Orders {
+    return this.o.orders;
+  }
+}
