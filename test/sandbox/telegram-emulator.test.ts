@@ -523,3 +523,23 @@ describe('Telegram emulator: bot settings and world events', () => {
     );
   });
 });
+
+describe('Telegram emulator: waitForMessage semantics', () => {
+  it('finds replies sent before the wait, ignores those before the last action, and sees edits', async () => {
+    const { emulator, api } = await setup();
+    const alice = emulator.addUser({ id: 1001, first_name: 'Alice' });
+    await alice.sendText('/start');
+    const first = await api.sendMessage(1001, 'Processing…');
+    expect((await alice.waitForMessage()).text).toBe('Processing…'); // already there: still found
+    expect(emulator.calls.at(-1)?.method).toBe('sendMessage');
+
+    await alice.sendText('/status');
+    const pending = alice.waitForMessage((m) => m.text === 'Done');
+    await api.sendMessage(1001, 'Still working');
+    await api.editMessageText(1001, first.message_id, 'Done'); // an edit of an older message counts
+    const done = await pending;
+    expect([done.message_id, done.text]).toEqual([first.message_id, 'Done']);
+    // Same mark, same first match: without a new action the first event after it comes back again.
+    expect((await alice.waitForMessage()).text).toBe('Still working');
+  });
+});

@@ -16,8 +16,9 @@
  * events. Calling `waitForMessage` twice without an action in between returns the same event, so
  * use `pred` to wait for a later message, or act (or `mark()`) first. A reply the bot sends to an
  * earlier action after a later action counts as after the later one; tests keep steps sequential.
- * On timeout (default 5000 ms, real time, not the emulator clock) it rejects with an error that
- * lists the events after the mark and the last messages of the chat.
+ * The promise settles one macrotask after the event, so the Bot API call that caused it is
+ * already in `emulator.calls`. On timeout (default 5000 ms, real time, not the emulator clock) it
+ * rejects with an error that lists the events after the mark and the last messages of the chat.
  */
 import { buttonLabels, describeMessage, toBotMessage } from './bot-message.js';
 import type { EmulatorCore } from './emulator-core.js';
@@ -91,9 +92,17 @@ export class ScriptedUserImpl implements ScriptedUser {
     for (const waiter of [...this.#waiters]) {
       if (index >= waiter.from && waiter.pred(event.message)) {
         this.#waiters.delete(waiter);
-        waiter.resolve(event.message);
+        this.#settleSoon(() => waiter.resolve(event.message));
       }
     }
+  }
+
+  /**
+   * Settles on the next macrotask: the event is logged while the Bot API call is still running,
+   * and this way the call is already in `calls` when the waiting test continues.
+   */
+  #settleSoon(settle: () => void): void {
+    setImmediate(settle);
   }
 
   mark(): void {
@@ -277,7 +286,9 @@ export class ScriptedUserImpl implements ScriptedUser {
     const from = this.#mark;
     for (let i = from; i < this.#events.length; i++) {
       const event = this.#events[i]!;
-      if (pred(event.message)) return Promise.resolve(event.message);
+      if (pred(event.message)) {
+        return new Promise((resolve) => this.#settleSoon(() => resolve(event.message)));
+      }
     }
     const lastAction = this.#lastAction;
     return new Promise<BotMessage>((resolve, reject) => {
