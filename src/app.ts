@@ -11,6 +11,9 @@ import { Customers } from './customers/customers.js';
 import { createBot } from './bot/create-bot.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
+import { adminPayments } from './admin/admin-payments.js';
+import { runPaidChecks } from './lifecycle/paid-checks.js';
+import { Scheduler } from './lifecycle/scheduler.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
 import { createApp } from './http/create-app.js';
 import type { Logger } from './logger.js';
@@ -61,6 +64,7 @@ export interface RunningApp {
   catalog: CatalogStore;
   outbox: Outbox;
   worker: OutboxWorker;
+  scheduler: Scheduler;
   /** The HTTP server's base URL, e.g. http://127.0.0.1:3000 */
   url: string;
   port: number;
@@ -99,10 +103,9 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const customers = new Customers(db);
     const aipay = new AipayClient({ baseUrl: o.aipayBaseUrl, apiKey: o.aipayApiKey, ...o.aipay });
     const checkout = new Checkout({ db, orders, outbox, aipay, catalog, clock: o.clock, log: o.log });
-    const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db) };
+    const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db), outbox, orders };
 
-    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps });
-    bot.use(joinRequests(outbox));
+    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, features: [adminPayments(), joinRequests(outbox)] });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
       await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);
@@ -116,6 +119,14 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     outbox.onEnqueue = () => worker.wake();
     worker.start();
     stops.push(() => worker.stop());
+
+    const scheduler = new Scheduler(
+      [{ name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) }],
+      o.log,
+      catalog.current().settings.timezone,
+    );
+    scheduler.start();
+    stops.push(() => scheduler.stop());
 
     const app = createApp({
       routers: [aipayWebhookRouter({ db, orders, outbox, catalog, clock: o.clock, log: o.log, webhookSecret: o.aipayWebhookSecret })],
@@ -152,7 +163,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     stops.push(() => bot.stop());
 
     o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath }, 'bot started');
-    return { db, catalog, outbox, worker, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
+    return { db, catalog, outbox, worker, scheduler, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

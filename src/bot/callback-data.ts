@@ -15,7 +15,9 @@ export type Callback =
   | { type: 'again'; orderId: number }
   | { type: 'get_again'; purchaseId: number }
   | { type: 'renewal_toggle'; id: string; on: boolean }
-  | { type: 'checkout'; action: 'yes' | 'other' | 'cancel' };
+  | { type: 'checkout'; action: 'yes' | 'other' | 'cancel' }
+  | { type: 'admin_confirm'; orderId: number }
+  | { type: 'admin_reject'; orderId: number };
 
 const CODES = {
   menu: 'm',
@@ -31,6 +33,8 @@ const CODES = {
   get_again: 'g',
   renewal_toggle: 'rt',
   checkout: 'k',
+  admin_confirm: 'ac',
+  admin_reject: 'ar',
 } as const;
 
 export function encodeCallback(c: Callback): string {
@@ -43,6 +47,8 @@ export function encodeCallback(c: Callback): string {
     case 'cancel_order':
     case 'paid':
     case 'again':
+    case 'admin_confirm':
+    case 'admin_reject':
       return `v1:${code}:${c.orderId}`;
     case 'get_again':
       return `v1:${code}:${c.purchaseId}`;
@@ -76,10 +82,12 @@ export function decodeCallback(data: string): Callback | undefined {
       return a ? { type: 'language', lang: a, then: b } : undefined;
     case 'c':
     case 'pd':
-    case 'a': {
+    case 'a':
+    case 'ac':
+    case 'ar': {
       const orderId = num(a);
       if (orderId === undefined) return undefined;
-      return { type: ({ c: 'cancel_order', pd: 'paid', a: 'again' } as const)[code], orderId };
+      return { type: ({ c: 'cancel_order', pd: 'paid', a: 'again', ac: 'admin_confirm', ar: 'admin_reject' } as const)[code], orderId };
     }
     case 'g': {
       const purchaseId = num(a);

@@ -223,6 +223,18 @@ export function checkoutFeature(): Composer<BotContext> {
       }
       return;
     }
+    if (cb.type === 'paid') {
+      const { db, clock } = ctx.deps;
+      const changed = db
+        .prepare("UPDATE orders SET paid_check_at = ? WHERE id = ? AND user_id = ? AND paid_check_at IS NULL AND state != 'paid'")
+        .run(clock.now(), cb.orderId, ctx.from.id).changes;
+      const order = ctx.deps.orders.get(cb.orderId);
+      await ctx.answerCallbackQuery();
+      if (!order || order.userId !== ctx.from.id) return;
+      if (order.state === 'paid') return; // the receipt is on its way or already here
+      if (changed === 1) await ctx.reply(escapeHtml(ctx.t('paid_check_pending')), { parse_mode: 'HTML' });
+      return;
+    }
     if (cb.type === 'checkout') {
       // A checkout button whose conversation has ended (finished, timed out, or a restart with a new version).
       await ctx.answerCallbackQuery({ text: ctx.t('checkout_timeout') });

@@ -8,6 +8,8 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../storage/open-database.js';
 import type { Checkout } from '../payments/checkout.js';
 import type { AccessQueries } from '../access/access-queries.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { Orders } from '../payments/orders.js';
 
 /** What every handler can reach, passed in once when the bot is built. */
 export interface BotDeps {
@@ -18,6 +20,8 @@ export interface BotDeps {
   log: Logger;
   checkout: Checkout;
   access: AccessQueries;
+  outbox: Outbox;
+  orders: Orders;
 }
 
 export interface BotFlavor {

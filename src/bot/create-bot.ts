@@ -1,6 +1,6 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
-import { Bot, GrammyError, HttpError, type Context } from 'grammy';
+import { Bot, GrammyError, HttpError, type Composer, type Context } from 'grammy';
 import { browse, fallbacks } from './browse.js';
 import { CHECKOUT, CHECKOUT_TIMEOUT_MS, CHECKOUT_VERSION, checkoutConversation, checkoutFeature } from './checkout-conversation.js';
 import type { BotContext, BotDeps, InnerContext } from './context.js';
@@ -13,6 +13,8 @@ export interface CreateBotOptions {
   /** Bot API server (default: Telegram's). No trailing slash. */
   apiRoot?: string;
   deps: BotDeps;
+  /** Feature composers installed before browsing (admin buttons, join requests, …). */
+  features?: Array<Composer<BotContext>>;
 }
 
 /** Replies retry Telegram's 429 and 5xx a few times, never forever (a customer is waiting). */
@@ -64,6 +66,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   );
   bot.use(createConversation(checkoutConversation, { id: CHECKOUT, maxMillisecondsToWait: CHECKOUT_TIMEOUT_MS }));
   bot.use(checkoutFeature());
+  for (const feature of options.features ?? []) bot.use(feature);
   bot.use(browse());
   bot.use(fallbacks());
 
