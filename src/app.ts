@@ -12,6 +12,7 @@ import { createBot } from './bot/create-bot.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
+import { membership } from './access/membership.js';
 import { runPaidChecks } from './lifecycle/paid-checks.js';
 import { Scheduler } from './lifecycle/scheduler.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
@@ -105,7 +106,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const checkout = new Checkout({ db, orders, outbox, aipay, catalog, clock: o.clock, log: o.log });
     const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db), outbox, orders };
 
-    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, features: [adminPayments(), joinRequests(outbox)] });
+    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, features: [adminPayments(), joinRequests(outbox), membership()] });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
       await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);

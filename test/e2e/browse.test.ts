@@ -123,3 +123,39 @@ describe('browsing the catalog', () => {
     expect(JSON.stringify(byLang.en)).toContain('My subscriptions');
   });
 });
+
+describe('setting up chats', () => {
+  it('tells the admins a new chat\'s id and the rights the bot is missing', async () => {
+    const admin = h.tg.user(900);
+    admin.mark();
+    h.tg.addChat({ id: -1009999, type: 'supergroup', title: 'New VIP chat' });
+    h.tg.setBotMember(-1009999, 'administrator', { can_invite_users: false, can_restrict_members: true });
+    const report = await admin.waitForMessage((m) => m.text?.includes('New VIP chat') ?? false);
+    expect(report.text).toContain('chat id -1009999');
+    expect(report.text).toContain('chat_id: -1009999');
+    expect(report.text).toContain('Missing rights: Invite users via link');
+  });
+
+  it('confirms when the bot has every right it needs', async () => {
+    const admin = h.tg.user(900);
+    admin.mark();
+    h.tg.addChat({ id: -1008888, type: 'channel', title: 'Good channel' });
+    h.tg.setBotMember(-1008888, 'administrator');
+    const report = await admin.waitForMessage((m) => m.text?.includes('Good channel') ?? false);
+    expect(report.text).toContain('It has every right it needs');
+  });
+
+  it('alerts the admins when the bot is removed from a channel it sells', async () => {
+    const admin = h.tg.user(900);
+    admin.mark();
+    h.tg.setBotMember(-1001000000001, 'left');
+    const alert = await admin.waitForMessage((m) => m.text?.includes('was removed') ?? false);
+    expect(alert.text).toContain('-1001000000001');
+  });
+
+  it('answers /whoami with the numeric id', async () => {
+    const u = h.tg.addUser({ id: 4242, first_name: 'Creator', language_code: 'en' });
+    await u.sendText('/whoami');
+    expect((await u.waitForMessage()).text).toBe('Your Telegram id: 4242');
+  });
+});
