@@ -14,6 +14,8 @@ import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
 import { membership } from './access/membership.js';
 import { runPaidChecks } from './lifecycle/paid-checks.js';
+import { runExpiry, runStaleInvoices } from './lifecycle/expiry-job.js';
+import { runReminders } from './lifecycle/reminders-job.js';
 import { Scheduler } from './lifecycle/scheduler.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
 import { createApp } from './http/create-app.js';
@@ -122,7 +124,12 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     stops.push(() => worker.stop());
 
     const scheduler = new Scheduler(
-      [{ name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) }],
+      [
+        { name: 'stale-invoices', cron: '*/5 * * * *', run: () => void runStaleInvoices({ db, catalog: catalog.current(), log: o.log }, o.clock.now()) },
+        { name: 'expiry', cron: '* * * * *', run: () => void runExpiry({ db, outbox, catalog: catalog.current(), log: o.log }, o.clock.now()) },
+        { name: 'reminders', cron: '* * * * *', run: () => runReminders({ db, outbox, catalog: catalog.current(), checkout, log: o.log }, o.clock.now()).then(() => undefined) },
+        { name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) },
+      ],
       o.log,
       catalog.current().settings.timezone,
     );

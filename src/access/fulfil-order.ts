@@ -48,6 +48,8 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
     if (active) {
       db.prepare('UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
       subscriptionId = active.id;
+      // Reminders about the old end are moot now.
+      db.prepare("UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
     } else {
       subscriptionId = Number(
         db

@@ -1,5 +1,6 @@
 import { Composer, GrammyError, InlineKeyboard, type Context } from 'grammy';
-import { formatDate, formatMoney, formatPeriod } from '../catalog/format.js';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
 import { findItem, LANGUAGES, type Item, type Language, type TextInput } from '../catalog/types.js';
 import { decodeCallback, encodeCallback } from './callback-data.js';
@@ -111,6 +112,12 @@ export function myScreen(ctx: BotContext): Screen {
     const current = ctx.catalog.plans.get(s.planId);
     if (s.state === 'active' && current) keyboard.text(`${ctx.t('button_renew')}: ${plan}`, encodeCallback({ type: 'renew', id: s.planId })).row();
   }
+  const renewable = subs.find((s) => s.state === 'active' && !s.trial && ctx.catalog.plans.get(s.planId)?.renewalInvoices);
+  const customer = ctx.deps.customers.get(userId);
+  if (renewable && customer?.phone) {
+    const on = customer.renewalInvoices;
+    keyboard.text(ctx.t(on ? 'button_renewal_off' : 'button_renewal_on'), encodeCallback({ type: 'renewal_toggle', id: renewable.planId, on: !on })).row();
+  }
   for (const p of purchases) {
     const item = local(ctx, p.title as TextInput);
     lines.push('• ' + escapeHtml(ctx.t('my_purchase', { item, date: formatDate(p.createdAt, ctx.lang, tz) })));
@@ -189,12 +196,32 @@ export function browse(): Composer<BotContext> {
         }
         return show(ctx, menuScreen(ctx, ctx.t('language_set')), true);
       }
+      case 'renewal_toggle': {
+        const { customers, clock } = ctx.deps;
+        const customer = customers.get(ctx.from.id);
+        await ctx.answerCallbackQuery();
+        if (!customer?.phone) return show(ctx, myScreen(ctx), false);
+        customers.setRenewalInvoices(ctx.from.id, data.on, clock.now());
+        const plan = ctx.catalog.plans.get(data.id);
+        const title = plan ? local(ctx, plan.title) : data.id;
+        await ctx.reply(escapeHtml(data.on ? ctx.t('renewal_on', { plan: title, phone: maskPhone(customer.phone) }) : ctx.t('renewal_off', { plan: title })), { parse_mode: 'HTML' });
+        const onMyScreen = ctx.callbackQuery.message?.text?.startsWith(ctx.t('my_header')) ?? false;
+        if (onMyScreen) await ctx.editMessageReplyMarkup({ reply_markup: myScreen(ctx).keyboard }).catch(() => undefined);
+        else await ctx.editMessageReplyMarkup({ reply_markup: withoutButton(ctx.callbackQuery.message?.reply_markup, ctx.callbackQuery.data) }).catch(() => undefined);
+        return;
+      }
       default:
         return next();
     }
   });
 
   return bot;
+}
+
+/** An inline keyboard minus the button that was just used. */
+function withoutButton(markup: InlineKeyboardMarkup | undefined, data: string): InlineKeyboardMarkup {
+  const rows = (markup?.inline_keyboard ?? []).map((row) => row.filter((b) => !('callback_data' in b) || b.callback_data !== data)).filter((row) => row.length > 0);
+  return { inline_keyboard: rows };
 }
 
 /** The answer to /start with an optional deep-link payload. */

@@ -165,7 +165,16 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     });
     return;
   }
-  const validUntil = await conversation.external((outer: BotContext) => outer.deps.clock.now() + outer.catalog.settings.invoiceLifetimeMs);
+  const after = await conversation.external((outer: BotContext) => ({
+    validUntil: outer.deps.clock.now() + outer.catalog.settings.invoiceLifetimeMs,
+    offerRenewal: item.kind === 'plan' && item.renewalInvoices && !outer.deps.customers.get(outer.from!.id)?.renewalInvoices,
+  }));
+  const validUntil = after.validUntil;
+  const invoiceKeyboard = new InlineKeyboard()
+    .text(ctx.t('button_paid'), encodeCallback({ type: 'paid', orderId: result.orderId }))
+    .row()
+    .text(ctx.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: result.orderId }));
+  if (after.offerRenewal) invoiceKeyboard.row().text(ctx.t('button_renewal_on'), encodeCallback({ type: 'renewal_toggle', id: item.id, on: true }));
   // The reply keyboard goes away with a short line; the invoice message carries the inline buttons.
   await ctx.reply('✅', { reply_markup: removeKeyboard });
   const sent = await ctx.reply(
@@ -176,13 +185,7 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
         valid_until: formatDateTime(validUntil, ctx.lang, ctx.catalog.settings.timezone),
       }),
     ),
-    {
-      ...html,
-      reply_markup: new InlineKeyboard()
-        .text(ctx.t('button_paid'), encodeCallback({ type: 'paid', orderId: result.orderId }))
-        .row()
-        .text(ctx.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: result.orderId })),
-    },
+    { ...html, reply_markup: invoiceKeyboard },
   );
   await conversation.external((outer: BotContext) => outer.deps.checkout.orders().setMessage(result.orderId, sent.chat.id, sent.message_id));
 }

@@ -12,5 +12,6 @@ import { customersMigration } from './customers-migration.js';
 import { ordersMigration } from '../payments/orders-migration.js';
 import { outboxMigration } from '../outbox/outbox-migration.js';
 import { accessMigration } from '../access/access-migration.js';
+import { lifecycleMigration } from '../lifecycle/lifecycle-migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration];
+export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration, lifecycleMigration];

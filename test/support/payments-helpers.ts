@@ -169,3 +169,20 @@ export function makeJobsDue(app: RunningApp): void {
   app.db.prepare("UPDATE outbox SET run_after = ? WHERE state = 'pending'").run(Date.now());
   app.worker.wake();
 }
+
+/** Outbox message jobs to `chatId` whose text matches `pattern` (an alert is durable once enqueued). */
+export function messageJobs(app: RunningApp, chatId: number, pattern: RegExp): OutboxRow[] {
+  return app.db
+    .prepare<[number], OutboxRow>("SELECT * FROM outbox WHERE kind = 'message' AND chat_id = ? ORDER BY id")
+    .all(chatId)
+    .filter((r) => pattern.test((JSON.parse(r.payload) as { text: string }).text));
+}
+
+/** Waits until no outbox job is pending or running (start-up notices delivered, nothing in flight). */
+export function outboxIdle(app: RunningApp, timeoutMs = 5000): Promise<true> {
+  return eventually(
+    () => (app.db.prepare("SELECT count(*) FROM outbox WHERE state IN ('pending', 'running')").pluck().get() as number) === 0,
+    timeoutMs,
+    'an idle outbox',
+  );
+}

@@ -1,0 +1,78 @@
+import { InlineKeyboard } from 'grammy';
+import { localize, text } from '../catalog/texts.js';
+import type { Catalog, Language } from '../catalog/types.js';
+import { isEntitled } from '../access/entitlement.js';
+import { encodeCallback } from '../bot/callback-data.js';
+import { escapeHtml } from '../bot/html.js';
+import type { Logger } from '../logger.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { Db } from '../storage/open-database.js';
+
+export interface EndingSubscription {
+  id: number;
+  userId: number;
+  planId: string;
+  endsAt: number;
+  channels: string[];
+  title: unknown;
+  language: Language | null;
+}
+
+/** Subscriptions whose end plus the grace period has passed (streamed). Pure in rows and `now`. */
+export function* endingSubscriptions(db: Db, graceMs: number, now: number): Generator<EndingSubscription> {
+  const rows = db
+    .prepare<[number], { id: number; user_id: number; plan_id: string; terms: string; ends_at: number; language: Language | null }>(
+      `SELECT s.id, s.user_id, s.plan_id, s.terms, s.ends_at, c.language
+       FROM subscriptions s JOIN customers c ON c.user_id = s.user_id
+       WHERE s.state = 'active' AND s.ends_at <= ?`,
+    )
+    .iterate(now - graceMs);
+  for (const r of rows) {
+    const terms = JSON.parse(r.terms) as { title: unknown; channels: string[] };
+    yield { id: r.id, userId: r.user_id, planId: r.plan_id, endsAt: r.ends_at, channels: terms.channels, title: terms.title, language: r.language };
+  }
+}
+
+/**
+ * Ends what is due: marks the subscription ended, removes the customer from each of its channels
+ * that nothing else they hold still covers (ban, then unban only_if_banned, via the outbox), and
+ * tells them with a Renew button. One transaction per subscription; people without a
+ * subscription are never touched. Trials end the same way; lifetime purchases never end.
+ */
+export function runExpiry(d: { db: Db; outbox: Outbox; catalog: Catalog; log: Logger }, now: number): number {
+  const { db, outbox, catalog, log } = d;
+  const ending = [...endingSubscriptions(db, catalog.settings.graceMs, now)];
+  for (const s of ending) {
+    db.transaction(() => {
+      if (db.prepare("UPDATE subscriptions SET state = 'ended', ended_at = ?, updated_at = ? WHERE id = ? AND state = 'active'").run(now, now, s.id).changes !== 1) return;
+      for (const channelId of s.channels) {
+        const channel = catalog.channels.get(channelId);
+        if (!channel || isEntitled(db, catalog, s.userId, channel.chatId, now)) continue;
+        outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId: s.userId }, { dedupeKey: `remove:${s.id}:${s.endsAt}:${channel.chatId}` });
+      }
+      const lang = s.language && catalog.settings.languages.includes(s.language) ? s.language : catalog.settings.defaultLanguage;
+      const plan = localize(s.title as never, lang, catalog.settings.defaultLanguage);
+      const keyboard = catalog.plans.has(s.planId)
+        ? new InlineKeyboard().text(text(catalog, lang, 'button_renew'), encodeCallback({ type: 'renew', id: s.planId }))
+        : new InlineKeyboard().text(text(catalog, lang, 'button_menu'), encodeCallback({ type: 'menu' }));
+      outbox.enqueue(
+        { kind: 'message', chatId: s.userId, userId: s.userId, text: escapeHtml(text(catalog, lang, 'subscription_ended', { plan })), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
+        { dedupeKey: `ended:${s.id}:${s.endsAt}` },
+      );
+    })();
+  }
+  if (ending.length > 0) log.info({ ended: ending.length }, 'subscriptions ended');
+  return ending.length;
+}
+
+/** Extra wait after an invoice's lifetime before an unanswered order counts as stale. */
+export const STALE_MARGIN_MS = 15 * 60_000;
+
+/** Orders with no event long after their invoice's lifetime become stale; a late `paid` still wins. */
+export function runStaleInvoices(d: { db: Db; catalog: Catalog; log: Logger }, now: number): number {
+  const changed = d.db
+    .prepare("UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
+    .run(now, now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS).changes;
+  if (changed > 0) d.log.info({ stale: changed }, 'invoices went stale');
+  return changed;
+}

@@ -1,0 +1,438 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatDate } from '../../src/catalog/format.js';
+import { addMonths } from '../../src/catalog/time-zone.js';
+import { ADMIN_ID, CHAT_CHAT, MAIN_CHAT, startHarness, type Harness } from '../support/harness.js';
+import {
+  NBSP,
+  checkoutMonthly,
+  createInvoicedOrder,
+  eventPayload,
+  eventually,
+  sendEvent,
+  startCustomer,
+  tables,
+} from '../support/payments-helpers.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h.stop();
+});
+
+const ZONE = 'Asia/Almaty';
+const PRICE = `4${NBSP}900${NBSP}₸`;
+const admin = () => h.tg.user(ADMIN_ID);
+const db = () => h.app.db;
+const t = () => tables(h.app);
+const json = (body: string) => JSON.parse(body) as Record<string, unknown>;
+const outcomeOf = (body: string) => json(body).outcome;
+
+/** Customer messages whose text matches. */
+const messagesOf = (userId: number, pattern: RegExp) => h.tg.user(userId).messages().filter((m) => pattern.test(m.text ?? ''));
+
+describe('the AiPay webhook, signed and valid', () => {
+  it('grants a paid checkout: 200, a subscription ending one calendar month later, a receipt, a join-request link and an admin notice', async () => {
+    const { user, externalId, invoice } = await checkoutMonthly(h, 101);
+    user.mark();
+    admin().mark();
+    const before = Date.now();
+    const res = await h.aipay.pay(externalId);
+    const after = Date.now();
+
+    expect(res.status).toBe(200);
+    expect(json(res.body)).toEqual({ ok: true, outcome: 'granted' });
+    const order = t().order(externalId)!;
+    expect(order.state).toBe('paid');
+    expect(order.invoiceId).toBe(invoice.invoice_id);
+
+    const [sub, ...others] = t().subscriptions(101);
+    expect(others).toEqual([]);
+    expect(sub).toMatchObject({ plan_id: 'monthly', state: 'active' });
+    expect(sub!.starts_at).toBeGreaterThanOrEqual(before);
+    expect(sub!.starts_at).toBeLessThanOrEqual(after);
+    expect(sub!.ends_at).toBe(addMonths(sub!.starts_at, 1, ZONE));
+    const days = (sub!.ends_at - sub!.starts_at) / 86_400_000;
+    expect(days).toBeGreaterThanOrEqual(28);
+    expect(days).toBeLessThanOrEqual(31);
+    expect(t().periods(101)).toEqual([expect.objectContaining({ order_id: order.id, from_at: sub!.starts_at, to_at: sub!.ends_at })]);
+    const event = t().events()[0]!;
+    expect(event).toMatchObject({ invoice_id: invoice.invoice_id, event: 'invoice.paid', external_id: externalId, amount: 4900, outcome: 'granted', order_id: order.id });
+    expect(event.body).toBe(res.sent.body);
+
+    const receipt = await user.waitForMessage((m) => m.text?.startsWith('Payment received') ?? false);
+    expect(receipt.text).toBe(`Payment received: Monthly, ${PRICE}. Active until ${formatDate(sub!.ends_at, 'en', ZONE)}. Thank you!`);
+    const linkMessage = await user.waitForMessage((m) => m.text?.startsWith('Tap to join') ?? false);
+    const links = h.tg.inviteLinks(MAIN_CHAT).filter((l) => !l.is_primary);
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatchObject({ creates_join_request: true, is_revoked: false });
+    expect(linkMessage.text).toBe(`Tap to join Channel: ${links[0]!.invite_link} — I'll approve you in a second.`);
+    expect(t().inviteLinks(101)).toEqual([expect.objectContaining({ chat_id: MAIN_CHAT, link: links[0]!.invite_link })]);
+    expect(h.tg.inviteLinks(CHAT_CHAT).filter((l) => !l.is_primary)).toEqual([]);
+
+    const notice = await admin().waitForMessage((m) => m.text?.startsWith('💰') ?? false);
+    expect(notice.text).toBe(`💰 ${PRICE} — Monthly — user 101 (order ${externalId})`);
+  });
+
+  it('sends one personal join-request link per channel of the plan', async () => {
+    const user = await startCustomer(h, 102);
+    const order = createInvoicedOrder(h.app, { userId: 102, itemId: 'bundle' });
+    user.mark();
+    const res = await sendEvent(h, order);
+    expect(outcomeOf(res.body)).toBe('granted');
+    await user.waitForMessage((m) => m.text?.includes('Tap to join Channel:') ?? false);
+    await user.waitForMessage((m) => m.text?.includes('Tap to join Chat:') ?? false);
+    const main = h.tg.inviteLinks(MAIN_CHAT).filter((l) => !l.is_primary);
+    const chat = h.tg.inviteLinks(CHAT_CHAT).filter((l) => !l.is_primary);
+    expect(main).toHaveLength(1);
+    expect(chat).toHaveLength(1);
+    expect(messagesOf(102, /Tap to join/).map((m) => m.text).sort()).toEqual(
+      [`Tap to join Channel: ${main[0]!.invite_link} — I'll approve you in a second.`, `Tap to join Chat: ${chat[0]!.invite_link} — I'll approve you in a second.`].sort(),
+    );
+    // 12 000 ₸ for 30 days: a period in days is 24 h each.
+    const [sub] = t().subscriptions(102);
+    expect(sub!.ends_at - sub!.starts_at).toBe(30 * 86_400_000);
+  });
+
+  it('verifies a pretty-printed body with \\u00e9 escapes over its raw bytes', async () => {
+    const { externalId } = await checkoutMonthly(h, 103);
+    const res = await h.aipay.pay(externalId, { pretty: true, extra: { description: 'Abonnement café' } });
+    expect(res.sent.body).toContain('\\u00e9');
+    expect(res.sent.body).toContain('\n  "event"');
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('granted');
+    expect(t().events()[0]!.body).toBe(res.sent.body);
+  });
+
+  it('accepts an unknown extra field and keeps it in aipay_events.body', async () => {
+    const { externalId } = await checkoutMonthly(h, 104);
+    const res = await h.aipay.pay(externalId, { extra: { terminal_id: 'T-77', fiscal: { receipt_url: 'https://ofd.example/r/1' } } });
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('granted');
+    const stored = json(t().events()[0]!.body);
+    expect(stored.terminal_id).toBe('T-77');
+    expect(stored.fiscal).toEqual({ receipt_url: 'https://ofd.example/r/1' });
+  });
+
+  it('accepts an uppercase hex signature of the right HMAC', async () => {
+    const order = createInvoicedOrder(h.app, { userId: 105 });
+    const body = JSON.stringify(eventPayload(order));
+    const res = await h.aipay.sendWebhook(body, { signature: h.aipay.signature(body).toUpperCase() });
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('granted');
+  });
+});
+
+describe('the AiPay webhook, rejected', () => {
+  const badSignatures: Array<[string, (body: string) => string]> = [
+    ['forged (a well-formed HMAC under another secret)', () => 'forged'],
+    ['missing', () => 'missing'],
+    ['64 valid hex characters followed by "zz"', (body) => `${h.aipay.signature(body)}zz`],
+    ['63 hex characters', (body) => h.aipay.signature(body).slice(0, 63)],
+    ['65 hex characters', (body) => `${h.aipay.signature(body)}0`],
+    ['empty', () => ''],
+    ['64 characters with a non-hex one', (body) => `${h.aipay.signature(body).slice(0, 63)}g`],
+  ];
+
+  it.each(badSignatures)('answers 403 and writes nothing for a %s signature', async (_name, signatureFor) => {
+    const order = createInvoicedOrder(h.app, { userId: 110 });
+    const body = JSON.stringify(eventPayload(order));
+    const jobsBefore = t().count('outbox');
+    const res = await h.aipay.sendWebhook(body, { signature: signatureFor(body) });
+    expect(res.status).toBe(403);
+    expect(t().count('aipay_events')).toBe(0);
+    expect(t().order(order.externalId)!.state).toBe('invoiced');
+    expect(t().count('subscriptions')).toBe(0);
+    expect(t().count('outbox')).toBe(jobsBefore);
+  });
+
+  it.each([
+    ['malformed JSON', '{"event":"invoice.paid","invoice_id":"inv_1",'],
+    ['a JSON array', '[]'],
+    ['a missing invoice_id', JSON.stringify({ event: 'invoice.paid', external_id: 'X', amount: 4900, paid_at: '2026-03-27T02:17:43Z' })],
+    ['an amount as a string', null],
+    ['a fractional amount', null],
+    ['an invoice.paid without amount', null],
+  ])('answers 400 to a signed body with %s and writes nothing', async (name, fixed) => {
+    const order = createInvoicedOrder(h.app, { userId: 111 });
+    const payload = eventPayload(order);
+    const body =
+      fixed ??
+      JSON.stringify(
+        name === 'an amount as a string' ? { ...payload, amount: '4900' } : name === 'a fractional amount' ? { ...payload, amount: 4900.5 } : { ...payload, amount: undefined },
+      );
+    const res = await h.aipay.sendWebhook(body);
+    expect(res.status).toBe(400);
+    expect(t().count('aipay_events')).toBe(0);
+    expect(t().order(order.externalId)!.state).toBe('invoiced');
+  });
+
+  it('answers 413 to a body over 64 kb and writes nothing', async () => {
+    const order = createInvoicedOrder(h.app, { userId: 112 });
+    const res = await sendEvent(h, order, 'invoice.paid', { extra: { padding: 'x'.repeat(70_000) } });
+    expect(res.sent.body.length).toBeGreaterThan(64 * 1024);
+    expect(res.status).toBe(413);
+    expect(t().count('aipay_events')).toBe(0);
+    expect(t().order(order.externalId)!.state).toBe('invoiced');
+  });
+
+  it('answers 503 while another connection holds the write lock, and grants once when AiPay retries after', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 113);
+    const other = new Database(h.databasePath);
+    let res;
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      res = await h.aipay.pay(externalId);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400); // the busy timeout, not 5 s
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(res.status).toBe(503);
+    expect(t().count('aipay_events')).toBe(0);
+    expect(t().order(externalId)!.state).toBe('invoiced');
+
+    user.mark();
+    const retry = await h.aipay.pay(externalId);
+    expect(retry.status).toBe(200);
+    expect(outcomeOf(retry.body)).toBe('granted');
+    const again = await h.aipay.pay(externalId);
+    expect(outcomeOf(again.body)).toBe('duplicate');
+    await user.waitForMessage((m) => m.text?.startsWith('Payment received') ?? false);
+    await h.app.worker.drain();
+    expect(t().periods(113)).toHaveLength(1);
+    expect(messagesOf(113, /^Payment received/)).toHaveLength(1);
+  });
+});
+
+describe('the AiPay webhook, events in any number and order', () => {
+  it('records an unknown event name with 200 and grants nothing', async () => {
+    const order = createInvoicedOrder(h.app, { userId: 120 });
+    const jobsBefore = t().count('outbox');
+    const res = await sendEvent(h, order, 'invoice.refunded');
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('unknown_event');
+    expect(t().events()).toEqual([expect.objectContaining({ event: 'invoice.refunded', outcome: 'unknown_event', order_id: order.id })]);
+    expect(t().order(order.externalId)!.state).toBe('invoiced');
+    expect(t().count('subscriptions')).toBe(0);
+    expect(t().count('outbox')).toBe(jobsBefore);
+  });
+
+  it('grants once when the same paid webhook is delivered twice in a row', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 121);
+    user.mark();
+    const first = await h.aipay.pay(externalId);
+    const second = await h.aipay.pay(externalId);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect([outcomeOf(first.body), outcomeOf(second.body)]).toEqual(['granted', 'duplicate']);
+    expect(second.sent.body).toBe(first.sent.body);
+    await user.waitForMessage((m) => m.text?.startsWith('Payment received') ?? false);
+    await h.app.worker.drain();
+    expect(t().periods(121)).toHaveLength(1);
+    expect(t().events()).toHaveLength(1);
+    expect(messagesOf(121, /^Payment received/)).toHaveLength(1);
+    expect(messagesOf(121, /^Tap to join/)).toHaveLength(1);
+  });
+
+  it('grants once when 20 copies of the paid webhook arrive at the same time', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 122);
+    user.mark();
+    admin().mark();
+    const results = await Promise.all(Array.from({ length: 20 }, () => h.aipay.pay(externalId)));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const outcomes = results.map((r) => outcomeOf(r.body));
+    expect(outcomes.filter((o) => o === 'granted')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(19);
+    await user.waitForMessage((m) => m.text?.startsWith('Tap to join') ?? false);
+    await admin().waitForMessage((m) => m.text?.startsWith('💰') ?? false);
+    await h.app.worker.drain();
+    expect(t().subscriptions(122)).toHaveLength(1);
+    expect(t().periods(122)).toHaveLength(1);
+    expect(t().events()).toHaveLength(1);
+    expect(messagesOf(122, /^Payment received/)).toHaveLength(1);
+    expect(messagesOf(122, /^Tap to join/)).toHaveLength(1);
+    expect(h.tg.calls.filter((c) => c.method === 'createChatInviteLink')).toHaveLength(1);
+    expect(admin().messages().filter((m) => m.text?.startsWith('💰'))).toHaveLength(1);
+  });
+
+  it('grants a payment that arrives after the invoice expired', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 123);
+    user.mark();
+    const expired = await h.aipay.expire(externalId);
+    expect(outcomeOf(expired.body)).toBe('expired');
+    expect(t().order(externalId)!.state).toBe('expired');
+    const paid = await h.aipay.pay(externalId);
+    expect(outcomeOf(paid.body)).toBe('granted');
+    expect(t().order(externalId)!.state).toBe('paid');
+    expect(t().subscriptions(123)).toEqual([expect.objectContaining({ state: 'active', plan_id: 'monthly' })]);
+    await user.waitForMessage((m) => m.text?.startsWith('Payment received') ?? false);
+  });
+
+  it('stays paid when the expiry arrives after the payment, and does not tell the customer it expired', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 124);
+    user.mark();
+    expect(outcomeOf((await h.aipay.pay(externalId)).body)).toBe('granted');
+    const expired = await h.aipay.expire(externalId);
+    expect(expired.status).toBe(200);
+    expect(outcomeOf(expired.body)).toBe('ignored');
+    expect(t().order(externalId)!.state).toBe('paid');
+    await user.waitForMessage((m) => m.text?.startsWith('Tap to join') ?? false);
+    await h.app.worker.drain();
+    expect(messagesOf(124, /expired/i)).toEqual([]);
+    expect(t().subscriptions(124)).toEqual([expect.objectContaining({ state: 'active' })]);
+  });
+
+  it('grants nothing when the amount paid differs from the order, and alerts the admin', async () => {
+    const { externalId } = await checkoutMonthly(h, 125);
+    admin().mark();
+    const res = await h.aipay.pay(externalId, { amount: 490 });
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('amount_mismatch');
+    expect(t().events()).toEqual([expect.objectContaining({ outcome: 'amount_mismatch', amount: 490 })]);
+    expect(t().order(externalId)!.state).toBe('invoiced');
+    expect(t().count('subscriptions')).toBe(0);
+    const alert = await admin().waitForMessage((m) => m.text?.includes('amount mismatch') ?? false);
+    expect(alert.text).toContain(externalId);
+    expect(alert.text).toContain(`490${NBSP}₸`);
+    expect(alert.text).toContain('Nothing was granted');
+  });
+
+  it('records a payment for an unknown external_id as an orphan with 200 and alerts the admin', async () => {
+    admin().mark();
+    const res = await h.aipay.sendWebhook({ event: 'invoice.paid', invoice_id: 'inv_stranger', external_id: 'sb_nobody', amount: 4900, paid_at: '2026-03-27T02:17:43Z' });
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('orphan');
+    expect(t().events()).toEqual([expect.objectContaining({ external_id: 'sb_nobody', outcome: 'orphan', order_id: null })]);
+    const alert = await admin().waitForMessage((m) => m.text?.includes('does not know') ?? false);
+    expect(alert.text).toContain('sb_nobody');
+    expect(alert.text).toContain('inv_stranger');
+  });
+
+  it('records a second paid invoice for an already paid order as second_payment and alerts the admin', async () => {
+    const user = await startCustomer(h, 126);
+    const order = createInvoicedOrder(h.app, { userId: 126 });
+    expect(outcomeOf((await sendEvent(h, order)).body)).toBe('granted');
+    admin().mark();
+    user.mark();
+    const res = await sendEvent(h, order, 'invoice.paid', { invoiceId: 'inv_second_one' });
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('second_payment');
+    expect(t().events().map((e) => [e.invoice_id, e.outcome])).toEqual([
+      [order.invoiceId, 'granted'],
+      ['inv_second_one', 'second_payment'],
+    ]);
+    const alert = await admin().waitForMessage((m) => m.text?.includes('second payment') ?? false);
+    expect(alert.text).toContain(order.externalId);
+    expect(alert.text).toContain('inv_second_one');
+    expect(t().periods(126)).toHaveLength(1);
+    expect(t().order(order.externalId)!.invoiceId).toBe(order.invoiceId);
+  });
+
+  it('tells the customer an invoice expired, with a "New invoice" button that starts a new checkout', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 127);
+    user.mark();
+    const res = await h.aipay.expire(externalId);
+    expect(outcomeOf(res.body)).toBe('expired');
+    const told = await user.waitForMessage((m) => m.text?.includes('has expired') ?? false);
+    expect(told.text).toBe('The invoice for Monthly has expired. Want a new one?');
+    expect(user.buttons(told)).toEqual(['New invoice']);
+    expect(t().order(externalId)!.state).toBe('expired');
+    expect(t().count('subscriptions')).toBe(0);
+    await user.pressButton('New invoice', { messageId: told.message_id });
+    await user.waitForMessage((m) => m.text?.includes('Kaspi') ?? false);
+  });
+
+  it('tells the customer and alerts the admins when Kaspi reports an invoice error', async () => {
+    const { user, externalId } = await checkoutMonthly(h, 128);
+    user.mark();
+    admin().mark();
+    const res = await h.aipay.fail(externalId);
+    expect(res.status).toBe(200);
+    expect(outcomeOf(res.body)).toBe('failed');
+    expect(t().order(externalId)!.state).toBe('failed');
+    const told = await user.waitForMessage((m) => m.text?.startsWith("Kaspi couldn't process") ?? false);
+    expect(told.text).toBe("Kaspi couldn't process the invoice for Monthly. Please try again — we've been told.");
+    expect(user.buttons(told)).toEqual(['New invoice']);
+    const alert = await admin().waitForMessage((m) => m.text?.includes('Kaspi reported an error') ?? false);
+    expect(alert.text).toContain(externalId);
+  });
+
+  it('extends a renewal from the current end of the subscription, not from now', async () => {
+    await startCustomer(h, 129);
+    const first = createInvoicedOrder(h.app, { userId: 129 });
+    expect(outcomeOf((await sendEvent(h, first)).body)).toBe('granted');
+    const [sub] = t().subscriptions(129);
+    const firstEnd = sub!.ends_at;
+    const second = createInvoicedOrder(h.app, { userId: 129 });
+    expect(outcomeOf((await sendEvent(h, second)).body)).toBe('granted');
+    const subs = t().subscriptions(129);
+    expect(subs).toHaveLength(1);
+    expect(subs[0]!.id).toBe(sub!.id);
+    expect(subs[0]!.ends_at).toBe(addMonths(firstEnd, 1, ZONE));
+    expect(t().periods(129).map((p) => [p.order_id, p.from_at, p.to_at])).toEqual([
+      [first.id, sub!.starts_at, firstEnd],
+      [second.id, firstEnd, addMonths(firstEnd, 1, ZONE)],
+    ]);
+    await eventually(() => messagesOf(129, new RegExp(`Active until ${formatDate(addMonths(firstEnd, 1, ZONE), 'en', ZONE)}`)).length === 1, 5000, 'second receipt');
+  });
+
+  // PRODUCT BUG (src/access/fulfil-order.ts:45): a subscription whose end has passed but whose row
+  // is still state 'active' (nothing ever moves subscriptions to 'ended') is extended from its old
+  // end, so a customer who comes back after a lapse pays and gets an end date in the past: no access.
+  it.fails('starts a paid renewal from now when the previous subscription already ran out', async () => {
+    await startCustomer(h, 130);
+    const first = createInvoicedOrder(h.app, { userId: 130 });
+    expect(outcomeOf((await sendEvent(h, first)).body)).toBe('granted');
+    // Two months pass: the subscription ran out 30 days ago.
+    const lapsedEnd = Date.now() - 30 * 86_400_000;
+    db().prepare('UPDATE subscriptions SET starts_at = ?, ends_at = ? WHERE user_id = 130').run(lapsedEnd - 31 * 86_400_000, lapsedEnd);
+    const second = createInvoicedOrder(h.app, { userId: 130 });
+    const before = Date.now();
+    expect(outcomeOf((await sendEvent(h, second)).body)).toBe('granted');
+    const [sub] = t().subscriptions(130);
+    expect(sub!.ends_at).toBeGreaterThanOrEqual(addMonths(before, 1, ZONE));
+  });
+});
+
+describe('join requests', () => {
+  async function paidCustomerWithLink(userId: number): Promise<string> {
+    const { user, externalId } = await checkoutMonthly(h, userId);
+    user.mark();
+    await h.aipay.pay(externalId);
+    const message = await user.waitForMessage((m) => m.text?.startsWith('Tap to join') ?? false);
+    const link = /https:\/\/t\.me\/\+\S+/.exec(message.text ?? '')?.[0];
+    if (!link) throw new Error(`no link in ${message.text}`);
+    return link;
+  }
+
+  it('approves the paid customer who opens their link, who becomes a member of the chat', async () => {
+    const link = await paidCustomerWithLink(140);
+    expect(await h.tg.user(140).openInviteLink(link)).toBe('requested');
+    await h.tg.waitForCall('approveChatJoinRequest', (c) => Number(c.params.user_id) === 140);
+    await eventually(() => h.tg.memberStatus(MAIN_CHAT, 140) === 'member', 3000, 'member');
+    expect(h.tg.members(MAIN_CHAT)).toContain(140);
+    expect(h.tg.joinRequests(MAIN_CHAT)).toEqual([expect.objectContaining({ user_id: 140, status: 'approved', invite_link: link })]);
+  });
+
+  it('tells a stranger who opens the same link that a subscription is needed, before declining them', async () => {
+    const link = await paidCustomerWithLink(141);
+    const stranger = h.tg.addUser({ id: 142, first_name: 'Stranger', language_code: 'en' });
+    expect(await stranger.openInviteLink(link)).toBe('requested');
+    const told = await stranger.waitForMessage();
+    expect(told.text).toBe("To join Channel you need a subscription. Here is what's available:");
+    expect(stranger.buttons(told)).toEqual(['Monthly', 'Channel + chat']);
+    const decline = await h.tg.waitForCall('declineChatJoinRequest', (c) => Number(c.params.user_id) === 142);
+    expect(decline.status).toBe(200);
+    const tell = h.tg.calls.findIndex((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 142);
+    expect(tell).toBeGreaterThanOrEqual(0);
+    expect(tell).toBeLessThan(h.tg.calls.indexOf(decline));
+    expect(h.tg.calls.some((c) => c.method === 'approveChatJoinRequest' && Number(c.params.user_id) === 142)).toBe(false);
+    expect(h.tg.memberStatus(MAIN_CHAT, 142)).not.toBe('member');
+    expect(h.tg.members(MAIN_CHAT)).not.toContain(142);
+    expect(h.tg.joinRequests(MAIN_CHAT).find((r) => r.user_id === 142)?.status).toBe('declined');
+  });
+});
