@@ -1,5 +1,5 @@
 import { GrammyError, HttpError, type Api } from 'grammy';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/open-database.js';
 import type { Job } from './jobs.js';
@@ -23,6 +23,11 @@ export interface OutboxWorkerOptions {
   /** Transient failures before a job needs attention (default: 12, about 2 h of backoff). */
   maxAttempts?: number;
   throttle?: Throttle;
+  /**
+   * Real time for pacing against Telegram (rate limits, retry_after), kept apart from `clock`, the
+   * product's time, which tests and the playground move by hand. (default: systemClock)
+   */
+  realClock?: Clock;
 }
 
 interface Row {
@@ -46,7 +51,7 @@ class NeedsAttention extends Error {}
  * exponential backoff and jitter, 400/403 marked `attention` with an admin alert.
  */
 export class OutboxWorker {
-  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle'>> & { throttle: Throttle };
+  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle: Throttle; realClock: Clock };
   #running = false;
   #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -64,6 +69,7 @@ export class OutboxWorker {
       pollMs: 1000,
       maxAttempts: 12,
       throttle: new Throttle(),
+      realClock: systemClock,
       ...options,
     };
     const { db } = this.#o;
@@ -95,12 +101,16 @@ export class OutboxWorker {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Runs every job due now until none is left or none can start yet; for tests and the playground. */
+  /**
+   * Resolves when no job is due (by the product clock) or running: every due job was performed or
+   * rescheduled. For tests and the playground. Gives up after `timeoutMs` of real time.
+   */
   async drain(timeoutMs = 10_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const started = this.#startDue();
-      if (this.#inFlight.size === 0 && !started) return;
+    const until = this.#o.realClock.now() + timeoutMs;
+    const due = this.#o.db.prepare("SELECT count(*) FROM outbox WHERE (state = 'pending' AND run_after <= ?) OR state = 'running'").pluck();
+    while (this.#o.realClock.now() < until) {
+      this.#startDue();
+      if (this.#inFlight.size === 0 && (due.get(this.#o.clock.now()) as number) === 0) return;
       await Promise.race([...this.#inFlight, new Promise((r) => setTimeout(r, 20))]);
     }
   }
@@ -132,8 +142,9 @@ export class OutboxWorker {
 
   /** Claims and starts as many due jobs as the concurrency and throttle allow. Returns whether any started. */
   #startDue(): boolean {
-    const { db, clock, throttle } = this.#o;
+    const { db, clock, throttle, realClock } = this.#o;
     const now = clock.now();
+    const real = realClock.now();
     let started = false;
     if (this.#inFlight.size >= this.#o.concurrency) return false;
     const candidates = db
@@ -147,14 +158,14 @@ export class OutboxWorker {
     for (const c of candidates) {
       if (this.#inFlight.size >= this.#o.concurrency) break;
       if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
-      if (throttle.waitFor(c.chat_id, now) > 0) {
+      if (throttle.waitFor(c.chat_id, real) > 0) {
         if (c.chat_id !== null) busyChats.add(c.chat_id);
         continue;
       }
       const row = this.#claim.get(now + this.#o.leaseMs, now, c.id, now);
       if (!row) continue;
       if (c.chat_id !== null) busyChats.add(c.chat_id);
-      throttle.take(c.chat_id, now);
+      throttle.take(c.chat_id, real);
       started = true;
       const p = this.#perform(row).finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
@@ -185,9 +196,10 @@ export class OutboxWorker {
     const now = clock.now();
     if (error instanceof GrammyError && error.error_code === 429) {
       const retryAfter = (error.parameters.retry_after ?? 1) * 1000;
-      throttle.pause(job.chatId ?? null, now + retryAfter);
+      // Telegram's wait is in real time: the throttle holds the chat (or everything) that long.
+      throttle.pause(job.chatId ?? null, this.#o.realClock.now() + retryAfter);
       // Telegram told us when: not a failure, so the attempt is not counted.
-      this.#retry.run(now + retryAfter, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
+      this.#retry.run(now, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
       log.warn({ jobId: row.id, kind: job.kind, retryAfter }, 'outbox job rate-limited');
       return;
     }
