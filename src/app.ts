@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { run, type RunnerHandle } from '@grammyjs/runner';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { BotCommand } from 'grammy/types';
 import { CatalogStore } from './catalog/catalog-store.js';
@@ -9,6 +10,7 @@ import type { Catalog } from './catalog/types.js';
 import type { Clock } from './clock.js';
 import { Customers } from './customers/customers.js';
 import { createBot } from './bot/create-bot.js';
+import { InFlight } from './bot/in-flight.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
@@ -108,7 +110,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const checkout = new Checkout({ db, orders, outbox, aipay, catalog, clock: o.clock, log: o.log });
     const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db), outbox, orders };
 
-    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, features: [adminPayments(), joinRequests(outbox), membership()] });
+    const inFlight = new InFlight();
+    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, inFlight, features: [adminPayments(), joinRequests(outbox), membership()] });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
       await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);
@@ -116,6 +119,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       throw new StartupError(explainInitError(error, o.telegramApiRoot));
     }
     await registerCommands(bot.api, catalog.current(), o.log);
+    let polling: RunnerHandle | undefined;
 
     const workerApi = new Api(o.botToken, { apiRoot: o.telegramApiRoot, timeoutSeconds: 20 });
     const worker = new OutboxWorker({ db, api: workerApi, clock: o.clock, log: o.log, admins: () => catalog.current().settings.admins, ...o.outbox });
@@ -145,7 +149,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         } catch {
           database = 'unavailable';
         }
-        return { ok: database === 'ok' && bot.isRunning(), database, bot: bot.isRunning() ? 'polling' : 'stopped' };
+        const running = polling?.isRunning() ?? false;
+        return { ok: database === 'ok' && running, database, bot: running ? 'polling' : 'stopped' };
       },
     });
     const server = await new Promise<Server>((resolve, reject) => {
@@ -164,11 +169,15 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
 
-    void bot
-      .start({ allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false })
-      .catch((error: unknown) => o.log.error({ err: error }, 'polling stopped'));
-    await waitUntil(() => bot.isRunning(), 5000);
-    stops.push(() => bot.stop());
+    // The runner handles updates concurrently (one customer's slow AiPay call never holds up
+    // another's), in order per chat (see sequentialize in create-bot.ts).
+    const runner = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+    // On stop: no more fetching, then wait for the updates in flight, before the database closes.
+    stops.push(async () => {
+      await runner.stop();
+      await inFlight.idle();
+    });
+    polling = runner;
 
     o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath }, 'bot started');
     return { db, catalog, outbox, worker, scheduler, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
@@ -199,9 +208,4 @@ async function registerCommands(api: Api, catalog: Catalog, log: Logger): Promis
   } catch (error) {
     log.warn({ err: error }, 'could not register the command menu');
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 }

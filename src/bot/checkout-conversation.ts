@@ -159,6 +159,7 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     return;
   }
   if (!result.ok) {
+    await ctx.reply('…', { reply_markup: removeKeyboard });
     await ctx.reply(escapeHtml(ctx.t('invoice_failed')), {
       ...html,
       reply_markup: new InlineKeyboard().text(ctx.t('button_try_again'), encodeCallback({ type: 'buy', id: item.id })),

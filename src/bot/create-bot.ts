@@ -1,4 +1,5 @@
 import { autoRetry } from '@grammyjs/auto-retry';
+import { sequentialize } from '@grammyjs/runner';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { Bot, GrammyError, HttpError, type Composer, type Context } from 'grammy';
 import { browse, fallbacks } from './browse.js';
@@ -6,6 +7,7 @@ import { CHECKOUT, CHECKOUT_TIMEOUT_MS, CHECKOUT_VERSION, checkoutConversation, 
 import type { BotContext, BotDeps, InnerContext } from './context.js';
 import { sqliteConversationStorage } from './conversation-storage.js';
 import { flavor } from './flavor.js';
+import type { InFlight } from './in-flight.js';
 import { escapeHtml } from './html.js';
 
 export interface CreateBotOptions {
@@ -13,6 +15,8 @@ export interface CreateBotOptions {
   /** Bot API server (default: Telegram's). No trailing slash. */
   apiRoot?: string;
   deps: BotDeps;
+  /** Tracks updates in flight, for a graceful stop. */
+  inFlight?: InFlight;
   /** Feature composers installed before browsing (admin buttons, join requests, …). */
   features?: Array<Composer<BotContext>>;
 }
@@ -30,6 +34,10 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   const bot = new Bot<BotContext>(options.token, { client: { apiRoot: options.apiRoot, timeoutSeconds: 30 } });
   bot.api.config.use(interactiveRetry());
 
+  if (options.inFlight) bot.use(options.inFlight.middleware());
+  // Updates of one chat are handled in order (a checkout's answers arrive in sequence); different
+  // chats run concurrently under the runner.
+  bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(flavor(deps));
   const raw = sqliteConversationStorage<unknown>(deps.db, deps.clock);
   // Conversations live in private chats only; an update without one has no checkout to resume.

@@ -82,8 +82,14 @@ export class OutboxWorker {
     this.#saveProgress = db.prepare('UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
   }
 
+  /**
+   * Starts working. Jobs left `running` by a previous process (a crash, `kill -9`) are taken back at
+   * once: the bot runs as one process, so a running job at start-up has no other owner.
+   */
   start(): void {
     if (this.#running) return;
+    const recovered = this.#o.db.prepare("UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'running'").run().changes;
+    if (recovered > 0) this.#o.log.warn({ recovered }, 'outbox jobs interrupted by the last stop are resumed');
     this.#running = true;
     this.#loop = this.#run();
   }

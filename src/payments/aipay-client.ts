@@ -10,6 +10,7 @@ export interface CreatedInvoice {
   status?: string;
   /** The response body as received, stored with the order. */
   raw: string;
+  httpStatus: number;
 }
 
 /** One try at AiPay, as recorded against the order. */
@@ -62,7 +63,7 @@ export class AipayClient {
       if (i > 0) await sleep((this.options.backoffMs ?? 500) * 2 ** (i - 1) * (0.5 + Math.random()));
       try {
         const created = await this.#tryOnce(req);
-        onAttempt?.({ outcome: 'ok', httpStatus: 201 });
+        onAttempt?.({ outcome: 'ok', httpStatus: created.httpStatus });
         return created;
       } catch (error) {
         if (!(error instanceof AipayError)) throw error;
@@ -88,7 +89,8 @@ export class AipayClient {
       const detail = timeout ? 'no answer in time' : String((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message);
       throw new AipayError(`AiPay ${timeout ? 'timed out' : 'unreachable'}: ${detail}`, { outcome: timeout ? 'timeout' : 'network', detail }, true);
     }
-    const raw = await response.text().catch(() => '');
+    // AiPay's answer ends up in logs, the database and admin alerts: never with our key in it.
+    const raw = (await response.text().catch(() => '')).replaceAll(this.options.apiKey, '[redacted]');
     if (!response.ok) {
       const server = response.status >= 500;
       const detail = raw.slice(0, 300);
@@ -104,7 +106,7 @@ export class AipayClient {
     if (typeof invoiceId !== 'string' && typeof invoiceId !== 'number') {
       throw new AipayError('AiPay answered without an invoice id', { outcome: 'bad_response', httpStatus: response.status, detail: raw.slice(0, 300) }, false);
     }
-    return { invoiceId: String(invoiceId), status: typeof body.status === 'string' ? body.status : undefined, raw };
+    return { invoiceId: String(invoiceId), status: typeof body.status === 'string' ? body.status : undefined, raw, httpStatus: response.status };
   }
 }
 

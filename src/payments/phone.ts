@@ -15,7 +15,8 @@ export function normalizePhone(input: string): PhoneCheck {
   else if (digits.length === 11 && digits.startsWith('8') && !trimmed.startsWith('+')) digits = '7' + digits.slice(1);
   if (digits.length !== 11 || !digits.startsWith('7')) return { ok: false, reason: 'invalid' };
   if (digits[1] === '9') return { ok: false, reason: 'russian' };
-  if (digits[1] !== '7') return { ok: false, reason: 'not_mobile' };
+  // +7 7xx is Kazakhstan; 71x–73x there are landline area codes (727 Almaty, 717 Astana).
+  if (digits[1] !== '7' || /^7[123]/.test(digits.slice(1))) return { ok: false, reason: 'not_mobile' };
   return { ok: true, phone: digits };
 }
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BotMessage, ScriptedUser } from '../../src/sandbox/telegram/emulator.js';
-import { ADMIN_ID, API_KEY, startHarness, type Harness } from '../support/harness.js';
+import { ADMIN_ID, API_KEY, startHarness, TEST_CATALOG, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -120,7 +120,8 @@ describe('checkout: a full purchase', () => {
     await u.shareContact();
     const invoiceMessage = await u.waitForMessage(isInvoice);
     expect(invoiceMessage.text).toContain(`Invoice for ${MONTHLY} sent to ${MASKED}. Open Kaspi and confirm it. It is valid until `);
-    expect(u.buttons(invoiceMessage)).toEqual(['I have paid', 'Cancel']);
+    // A plan with renewal invoices also offers to turn them on, below the two invoice buttons.
+    expect(u.buttons(invoiceMessage)).toEqual(['I have paid', 'Cancel', 'Turn on renewal invoices']);
     // The phone keyboard is taken away before the invoice message.
     expect(lastReplyKeyboardMarkup(u)).toEqual({ remove_keyboard: true });
 
@@ -158,7 +159,7 @@ describe('checkout: a full purchase', () => {
     await u.shareContact();
     const invoiceMessage = await u.waitForMessage(startsWith('Счёт на'));
     expect(invoiceMessage.text).toContain(`Счёт на ${MONTHLY} отправлен на ${MASKED}. Откройте Kaspi и подтвердите оплату.`);
-    expect(u.buttons(invoiceMessage)).toEqual(['Я оплатил(а)', 'Отмена']);
+    expect(u.buttons(invoiceMessage).slice(0, 2)).toEqual(['Я оплатил(а)', 'Отмена']);
     expect(h.aipay.invoices.map((i) => [i.phone, i.amount])).toEqual([['77011234567', 4900]]);
     expect(ordersOf(u.id)).toEqual([expect.objectContaining({ language: 'ru', state: 'invoiced', invoice_id: h.aipay.invoices[0]!.invoice_id })]);
   });
@@ -313,6 +314,8 @@ describe('checkout: resilience', () => {
     expect(order!.error).toContain('401');
     expect(attemptsOf(order!.id)).toEqual([{ outcome: 'rejected', http_status: 401 }]);
 
+    // The alert is enqueued with the failed order (one transaction), then delivered by the outbox worker.
+    expect(query<{ chat_id: number }>("SELECT chat_id FROM outbox WHERE dedupe_key LIKE 'aipay-failed:%'")).toEqual([{ chat_id: ADMIN_ID }]);
     const alert = await admin.waitForMessage((m) => m.text?.includes('AiPay could not create an invoice') ?? false);
     expect(alert.chat_id).toBe(ADMIN_ID);
     expect(alert.text).toContain(order!.external_id);
@@ -344,12 +347,29 @@ describe('checkout: resilience', () => {
     expect(attemptsOf(order!.id).map((a) => a.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
   });
 
+  // Product bug: updates are handled one at a time (grammY's built-in long polling, src/app.ts
+  // `bot.start`), and the checkout awaits AiPay inside the update handler
+  // (checkout-conversation.ts, the `conversation.external` around `checkout.invoice`). While one
+  // customer's invoice is being created nobody else gets any answer: with the production client
+  // (3 tries of 10 s) the whole bot is silent for over 30 s whenever AiPay is slow.
+  it('keeps answering other customers while AiPay is slow for one of them', async () => {
+    h.aipay.injectFault({ fault: { hang: true } });
+    const slow = customer('en');
+    await pressBuy(slow);
+    await slow.waitForMessage(isPrompt);
+    await slow.shareContact();
+    await until(() => h.aipay.requests.length === 1, 'the first AiPay request');
+    const other = customer('en');
+    await other.sendText('/support');
+    await other.waitForMessage(startsWith('Questions?'), 500);
+  });
+
   // Product bug: src/app.ts stops the bot with grammY's bot.stop(), which does not wait for the
   // update being handled, and then closes the database under it. A restart while AiPay is being
   // called (here: the first try hangs for the 1 s client timeout, the retry would succeed) makes
   // the old handler hit "The database connection is not open": no retry, the order stays
   // `created`, and the contact update is already confirmed, so the new process never sees it.
-  it.fails('finishes the invoice being created when the app is restarted meanwhile', async () => {
+  it('finishes the invoice being created when the app is restarted meanwhile', async () => {
     h.aipay.injectFault({ fault: { hang: true } });
     const u = customer('en');
     await pressBuy(u);
@@ -358,14 +378,16 @@ describe('checkout: resilience', () => {
     await u.shareContact();
     await until(() => h.aipay.requests.length === 1, 'the first AiPay request');
     await h.restart();
-    await u.waitForMessage(isInvoice, 2500);
+    // Fixed, the invoice message comes once the retry succeeds; today "Something went wrong" does.
+    const outcome = await u.waitForMessage((m) => isInvoice(m) || (m.text?.startsWith('Something went wrong') ?? false), 4000);
+    expect(outcome.text).toMatch(/^Invoice for /);
     expect(ordersOf(u.id)).toEqual([expect.objectContaining({ state: 'invoiced' })]);
   });
 
   // Product bug: after a failed invoice the phone reply keyboard ("📱 Use my Telegram number" /
   // "Cancel") stays on screen; checkout-conversation.ts removes it on success, on a limit and on
   // Cancel, but the `invoice_failed` reply carries only the inline "Try again" keyboard.
-  it.fails('takes the phone keyboard away when the invoice could not be created', async () => {
+  it('takes the phone keyboard away when the invoice could not be created', async () => {
     h.aipay.injectFault({ fault: { status: 401 } });
     const u = customer('en');
     await pressBuy(u);
@@ -464,6 +486,31 @@ describe('checkout: abuse limits', () => {
     await u.pressButton(/^Buy for/, { messageId: card.message_id });
     const offer = await u.waitForMessage(isPrompt);
     expect(offer.text).toContain('Course');
+  });
+
+  it('refuses a new typed number beyond the daily limit at the end of the checkout, without an order', async () => {
+    await h.stop();
+    h = await startHarness({ catalog: TEST_CATALOG.replace('invoice_lifetime: 1h', 'invoice_lifetime: 1h\n  limits: { phones_per_day: 1 }') });
+    const u = customer('en');
+    await pressBuy(u);
+    await u.waitForMessage(isPrompt);
+    await u.sendText('+7 701 123 45 67');
+    await u.waitForMessage(startsWith('Send the invoice to'));
+    await u.pressButton('Yes, send it');
+    await u.waitForMessage(isInvoice);
+
+    await pressBuy(u, 'bundle');
+    await u.waitForMessage(isPrompt);
+    await u.pressButton('Another number');
+    await u.waitForMessage(isPrompt);
+    await u.sendText('+7 747 987 65 43');
+    await u.waitForMessage(startsWith('Send the invoice to'));
+    await u.pressButton('Yes, send it');
+    const refused = await u.waitForMessage(startsWith('Too many'));
+    expect(refused.text).toBe('Too many different numbers today. Please try again tomorrow or contact support.');
+    expect(refused.reply_markup).toEqual({ remove_keyboard: true });
+    expect(ordersOf(u.id)).toHaveLength(1);
+    expect(h.aipay.requests).toHaveLength(1);
   });
 
   it('makes one checkout and one order when Buy is pressed twice quickly', async () => {

@@ -179,7 +179,7 @@ describe('AipayClient.createInvoice', () => {
   // Product bug: a successful attempt is always recorded as HTTP 201 (aipay-client.ts, the
   // `onAttempt?.({ outcome: 'ok', httpStatus: 201 })` line), whatever AiPay answered — a 200
   // (e.g. a deduplicated external_id) ends up as 201 in invoice_attempts.
-  it.fails('records the real HTTP status of a successful attempt', async () => {
+  it('records the real HTTP status of a successful attempt', async () => {
     fake.injectFault({ fault: { status: 200, body: { invoice_id: 'inv_existing', status: 'pending' } } });
     const { client: c, attempts } = client();
     await c.createInvoice(REQUEST);
@@ -190,7 +190,7 @@ describe('AipayClient.createInvoice', () => {
   // message (and attempt.detail, which goes to invoice_attempts and into the admin alert sent on
   // Telegram) copies up to 300 characters of AiPay's answer verbatim. An answer that echoes the
   // key (a proxy page, a "key ... is invalid" error) leaks it. Redact the key from `raw` first.
-  it.fails('keeps the API key out of the error even when AiPay echoes it back', async () => {
+  it('keeps the API key out of the error even when AiPay echoes it back', async () => {
     fake.injectFault({ fault: { status: 401, body: { error: 'unauthorized', message: `API key ${API_KEY} is revoked` } } });
     const error = await rejection(client().client.createInvoice(REQUEST));
     expect(error.message).not.toContain(API_KEY);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
 import { startAipayFake, type AipayFake } from '../../src/sandbox/aipay-fake.js';
 import { startTelegramEmulator, type TelegramEmulator } from '../../src/sandbox/telegram/emulator.js';
 import { tempDir } from './temp-dir.js';
@@ -107,7 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     port: 0,
     host: '127.0.0.1',
     clock: options.clock ?? { now: () => Date.now() },
-    log: silentLogger(),
+    log: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
     aipay: { timeoutMs: 1000, attempts: 3, backoffMs: 20 },
     outbox: { pollMs: 100 },
     initTimeoutMs: 5000,

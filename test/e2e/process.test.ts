@@ -1,0 +1,150 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/project-root.js';
+import { startAipayFake, type AipayFake } from '../../src/sandbox/aipay-fake.js';
+import { startTelegramEmulator, type TelegramEmulator } from '../../src/sandbox/telegram/emulator.js';
+import { API_KEY, MAIN_CHAT, TEST_CATALOG, TOKEN, WEBHOOK_SECRET } from '../support/harness.js';
+import { freePort, runMain } from '../support/process.js';
+import { tempDir } from '../support/temp-dir.js';
+
+let dir: { path: string; cleanup: () => void };
+beforeEach(() => {
+  dir = tempDir();
+  writeFileSync(join(dir.path, 'catalog.yaml'), TEST_CATALOG);
+});
+afterEach(() => dir.cleanup());
+
+const noStackTrace = (out: string) => expect(out).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+
+describe('npm start (the compiled process)', () => {
+  it('without a bot token checks the catalog and says what is missing, in one paragraph', async () => {
+    copyFileSync(join(projectRoot, 'catalog.example.yaml'), join(dir.path, 'catalog.example.yaml'));
+    const p = runMain({ CATALOG_PATH: join(dir.path, 'none.yaml') }, dir.path);
+    const { code } = await p.exited;
+    expect(code).toBe(0);
+    expect(p.output()).toContain('catalog.example.yaml is valid: 4 plans, 1 product, 2 channels, 1 promo code; languages ru, kk, en.');
+    expect(p.output()).toContain('BOT_TOKEN, AIPAY_API_KEY, AIPAY_WEBHOOK_SECRET are not set');
+  });
+
+  it('refuses to start without the AiPay API key, with one sentence on how to fix it', async () => {
+    const p = runMain({ BOT_TOKEN: TOKEN, AIPAY_WEBHOOK_SECRET: 'x' }, dir.path);
+    expect((await p.exited).code).toBe(1);
+    expect(p.output().trim()).toBe('AIPAY_API_KEY is not set. Copy the API key from your AiPay dashboard into .env.');
+  });
+
+  it('refuses to start without the webhook secret', async () => {
+    const p = runMain({ BOT_TOKEN: TOKEN, AIPAY_API_KEY: 'k' }, dir.path);
+    expect((await p.exited).code).toBe(1);
+    expect(p.output().trim()).toBe('AIPAY_WEBHOOK_SECRET is not set. Copy the webhook secret from your AiPay dashboard into .env.');
+  });
+
+  it('explains a malformed setting without printing secrets', async () => {
+    const p = runMain({ BOT_TOKEN: 'not-a-token-secret-value', AIPAY_API_KEY: 'k', AIPAY_WEBHOOK_SECRET: 's' }, dir.path);
+    expect((await p.exited).code).toBe(1);
+    expect(p.output()).toContain('BOT_TOKEN does not look like a bot token');
+    expect(p.output()).not.toContain('not-a-token-secret-value');
+    const q = runMain({ PORT: 'eighty' }, dir.path);
+    expect((await q.exited).code).toBe(1);
+    expect(q.output().trim()).toBe('PORT must be a number from 1 to 65535, like 3000 (it is "eighty"). Fix it in .env.');
+  });
+
+  describe('with a Telegram emulator', () => {
+    let tg: TelegramEmulator;
+    let aipay: AipayFake;
+    beforeEach(async () => {
+      tg = await startTelegramEmulator({ token: TOKEN });
+      tg.addChat({ id: MAIN_CHAT, type: 'supergroup', title: 'Channel' });
+      tg.setBotMember(MAIN_CHAT, 'administrator');
+      aipay = await startAipayFake({ apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET });
+    });
+    afterEach(async () => {
+      await aipay.close();
+      await tg.close();
+    });
+    const env = (port: number, extra: Record<string, string> = {}) => ({
+      BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      AIPAY_API_KEY: API_KEY,
+      AIPAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      AIPAY_BASE_URL: aipay.baseUrl,
+      CATALOG_PATH: join(dir.path, 'catalog.yaml'),
+      DATABASE_PATH: join(dir.path, 'data', 'bot.db'),
+      PORT: String(port),
+      ...extra,
+    });
+
+    it('says the token is invalid when Telegram refuses it', async () => {
+      const p = runMain(env(await freePort(), { BOT_TOKEN: '987654321:WRONG-token_abcdefghijklmnopqrstuvwxyz' }), dir.path);
+      expect((await p.exited).code).toBe(1);
+      expect(p.output()).toContain('Telegram says this token is invalid — copy it again from @BotFather into BOT_TOKEN in .env.');
+      noStackTrace(p.output());
+    });
+
+    it('lists every catalog problem and stops', async () => {
+      writeFileSync(join(dir.path, 'catalog.yaml'), TEST_CATALOG.replace('price: 4900', 'price: "4 900 тг"').replace('period: 30d', 'period: 30 days'));
+      const p = runMain(env(await freePort()), dir.path);
+      expect((await p.exited).code).toBe(1);
+      expect(p.output()).toContain('plans.monthly.price  "4 900 тг" must be a plain number — write 4900');
+      expect(p.output()).toContain('plans.bundle.period  "30 days" is not a period');
+      noStackTrace(p.output());
+    });
+
+    it('asks for a catalog when there is none', async () => {
+      const p = runMain(env(await freePort(), { CATALOG_PATH: join(dir.path, 'catalog-missing.yaml') }), dir.path);
+      expect((await p.exited).code).toBe(1);
+      expect(p.output()).toContain('copy catalog.example.yaml to catalog-missing.yaml and edit it');
+    });
+
+    it('stops cleanly on SIGTERM with exit code 0', async () => {
+      const p = runMain(env(await freePort()), dir.path);
+      await p.waitForOutput(/is running/);
+      const started = Date.now();
+      p.child.kill('SIGTERM');
+      const exit = await p.exited;
+      expect({ ...exit, output: exit.code === 0 ? '' : JSON.stringify(p.output()) }).toEqual({ code: 0, signal: null, output: '' });
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('grants a payment exactly once after a kill -9 in the middle of granting, and a restart', async () => {
+      const port = await freePort();
+      let p = runMain(env(port), dir.path);
+      await p.waitForOutput(/is running/);
+      aipay.setWebhookUrl(`http://127.0.0.1:${port}/webhook/aipay`);
+      const u = tg.addUser({ id: 77, first_name: 'Kairat', language_code: 'en' });
+      await u.sendText('/start monthly');
+      await u.waitForMessage((m) => m.text?.startsWith('Monthly') ?? false);
+      await u.pressButton(/^Buy for/);
+      await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
+      await u.shareContact({ phone: '+77011234567' });
+      await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
+      // Telegram hangs while the bot creates the invite link: the grant is in flight when we kill it.
+      tg.injectFault({ method: 'createChatInviteLink', fault: { hang: true } });
+      u.mark();
+      const paid = await aipay.pay(aipay.invoices[0]!.invoice_id);
+      expect(paid.status).toBe(200);
+      await tg.waitForCall('createChatInviteLink', (c) => c.status === 0);
+      p.child.kill('SIGKILL');
+      await p.exited;
+      tg.clearFaults();
+
+      p = runMain(env(port), dir.path);
+      await p.waitForOutput(/is running/);
+      const link = await u.waitForMessage((m) => m.text?.includes('Tap to join') ?? false, 10_000);
+      expect(link.text).toMatch(/https:\/\/t\.me\/\+/);
+      // AiPay delivers the same event again after the crash: nothing more is granted.
+      expect((await aipay.pay(aipay.invoices[0]!.invoice_id)).status).toBe(200);
+      p.child.kill('SIGTERM');
+      await p.exited;
+
+      const db = new Database(join(dir.path, 'data', 'bot.db'), { readonly: true });
+      expect(db.prepare('SELECT count(*) FROM subscription_periods').pluck().get()).toBe(1);
+      expect(db.prepare("SELECT count(*) FROM outbox WHERE kind = 'grant_access' AND state = 'done'").pluck().get()).toBe(1);
+      db.close();
+      const links = u.messages().filter((m) => m.text?.includes('Tap to join'));
+      expect(links).toHaveLength(1);
+      expect(u.messages().filter((m) => m.text?.startsWith('Payment received'))).toHaveLength(1);
+    });
+  });
+});
