@@ -27,6 +27,15 @@ async function main(): Promise<number> {
     return fail((error as SettingsError).message);
   }
   const log = createLogger({ level: settings.logLevel });
+  // Signals are caught from here on, so one that arrives during start-up is not the default kill.
+  let stopSignal: string | undefined;
+  let onSignal: ((signal: string) => void) | undefined;
+  const handler = (signal: string) => {
+    stopSignal ??= signal;
+    onSignal?.(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
   let app: RunningApp;
   try {
     app = await startApp({
@@ -50,7 +59,7 @@ async function main(): Promise<number> {
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    onSignal = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
@@ -64,8 +73,7 @@ async function main(): Promise<number> {
         resolve();
       });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (stopSignal) onSignal(stopSignal);
   });
   log.info('stopped');
   return 0;

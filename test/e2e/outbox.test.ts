@@ -188,6 +188,23 @@ describe('the outbox worker and Telegram errors', () => {
   });
 });
 
+describe('the outbox worker pacing', () => {
+  // PRODUCT BUG (src/outbox/worker.ts #startDue with src/outbox/throttle.ts; chat_id stored by
+  // src/outbox/outbox.ts enqueue): a grant_access job is throttled by its job.chatId — the CHANNEL —
+  // although its only message goes to job.userId. So every grant (and every approve/decline) for one
+  // channel waits a second after the previous one: at a launch, the 100th buyer gets their link
+  // ~100 s after paying, while the per-customer chat is not protected at all (the receipt and the
+  // link go back to back). Fix: store/throttle grant_access and decline_join_request by the chat
+  // that is messaged (userId), and do not apply the per-chat message limit to non-message calls.
+  it.fails('delivers the links of customers who paid at the same moment without one-per-second queueing per channel', async () => {
+    const ids = [231, 232, 233, 234, 235];
+    const users = [];
+    for (const id of ids) users.push(await startCustomer(h, id));
+    for (const id of ids) await sendEvent(h, createInvoicedOrder(h.app, { userId: id }));
+    await eventually(() => users.every((u) => u.messages().some((m) => m.text?.startsWith('Tap to join'))), 2000, 'every link delivered within 2 s');
+  });
+});
+
 describe('the outbox worker after a crash', () => {
   /**
    * Runs the grant until the link exists and the message to the customer was refused (a long 429
