@@ -28,7 +28,7 @@ export interface FulfilDeps {
  * admins' notice. Synchronous: call inside the transaction that marked the order paid. An order
  * is fulfilled once (subscription_periods.order_id and purchases.order_id are unique).
  */
-export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
+export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: { trial?: boolean } = {}): void {
   const { db, outbox, catalog } = d;
   const lang = order.language;
   const tz = catalog.settings.timezone;
@@ -42,7 +42,9 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
     const active = db
       .prepare<[number, string], { id: number; ends_at: number }>("SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'")
       .get(order.userId, terms.id);
-    const from = active ? active.ends_at : now;
+    // Extends from the current end while access lasts; a subscription past its end and grace (not
+    // yet swept by the expiry job) starts again from the payment.
+    const from = active && active.ends_at + catalog.settings.graceMs > now ? active.ends_at : now;
     const to = addPeriod(from, terms.period, tz);
     let subscriptionId: number;
     if (active) {
@@ -53,8 +55,8 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
     } else {
       subscriptionId = Number(
         db
-          .prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)")
-          .run(order.userId, terms.id, JSON.stringify(terms), now, to, now, now).lastInsertRowid,
+          .prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
+          .run(order.userId, terms.id, JSON.stringify(terms), now, to, options.trial ? 1 : 0, now, now).lastInsertRowid,
       );
     }
     db.prepare('INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(
@@ -64,7 +66,11 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
       to,
       now,
     );
-    lines.push(t('paid_subscription', { plan: title, price: formatMoney(order.amount), ends_at: formatDate(to, lang, tz) }));
+    lines.push(
+      options.trial
+        ? t('trial_started', { plan: title, ends_at: formatDate(to, lang, tz) })
+        : t('paid_subscription', { plan: title, price: formatMoney(order.amount), ends_at: formatDate(to, lang, tz) }),
+    );
   } else {
     db.prepare('INSERT INTO purchases (user_id, product_id, order_id, terms, created_at) VALUES (?, ?, ?, ?, ?)').run(
       order.userId,
@@ -82,7 +88,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number): void {
   outbox.enqueue({ kind: 'message', chatId: order.userId, userId: order.userId, text: escapeHtml(lines.join('\n')) }, { dedupeKey: `receipt:${order.id}` });
   enqueueChannelAccess(d, order.userId, lang, channels, `order ${order.externalId}`, `grant:${order.id}`);
 
-  if (catalog.settings.notifyAdminsOnPayment) {
+  if (catalog.settings.notifyAdminsOnPayment && order.amount > 0) {
     outbox.notifyAdmins(
       catalog.settings.admins,
       escapeHtml(`💰 ${formatMoney(order.amount)} — ${title} — user ${order.userId} (order ${order.externalId}${order.promoCode ? `, code ${order.promoCode}` : ''})`),

@@ -1,8 +1,9 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Composer, InlineKeyboard, Keyboard } from 'grammy';
-import { formatDateTime, formatMoney, maskPhone } from '../catalog/format.js';
+import { formatDate, formatDateTime, formatMoney, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
-import { findItem } from '../catalog/types.js';
+import { findItem, type Item } from '../catalog/types.js';
+import { checkPromo, type PromoCheck } from '../payments/promo.js';
 import type { LimitViolation } from '../payments/abuse-limits.js';
 import { normalizePhone } from '../payments/phone.js';
 import { menuScreen, show, unavailable } from './browse.js';
@@ -22,6 +23,25 @@ type CheckoutConversation = Conversation<BotContext, InnerContext>;
 export interface CheckoutArgs {
   itemId: string;
   purpose?: 'purchase' | 'renewal';
+  /** A promo code accepted on the card; checked again when the order is made. */
+  promoCode?: string;
+}
+
+/** The precise reason a promo code was not accepted. */
+export function promoText(ctx: InnerContext, check: Exclude<PromoCheck, { ok: true }>, item: Item): string {
+  const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
+  switch (check.reason) {
+    case 'invalid':
+      return ctx.t('promo_invalid', { code: check.code });
+    case 'not_started':
+      return ctx.t('promo_not_started', { code: check.code, date: formatDate(Date.parse(`${check.date}T12:00:00Z`), ctx.lang, 'UTC') });
+    case 'expired':
+      return ctx.t('promo_expired', { code: check.code });
+    case 'not_applicable':
+      return ctx.t('promo_not_applicable', { code: check.code, item: title });
+    case 'used_up':
+      return ctx.t('promo_used_up', { code: check.code });
+  }
 }
 
 /** The words for a limit, with when to come back. */
@@ -39,12 +59,13 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
   const start = await conversation.external((outer: BotContext) => {
     const item = findItem(outer.catalog, args.itemId);
     const customer = outer.deps.customers.get(outer.from!.id);
-    return { exists: item !== undefined, savedPhone: customer?.phone ?? null };
+    const promo = item && args.promoCode !== undefined ? checkPromo(outer.deps.db, outer.catalog, args.promoCode, item.id, item.price, outer.deps.clock.now()) : undefined;
+    return { exists: item !== undefined, savedPhone: customer?.phone ?? null, amount: promo?.ok ? promo.amount : (item?.price ?? 0) };
   });
   if (!start.exists) return;
   const item = findItem(ctx.catalog, args.itemId)!;
   const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
-  const price = formatMoney(item.price);
+  const price = formatMoney(start.amount);
   const mode = ctx.catalog.settings.phoneInput;
   const html = { parse_mode: 'HTML' as const };
   const confirmKeyboard = () =>
@@ -146,16 +167,21 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
   const chosen = phone;
   const result = await conversation.external(async (outer: BotContext) => {
     const { checkout, customers, clock } = outer.deps;
-    const r = await checkout.invoice({ userId: outer.from!.id, item, phone: chosen, phoneSource: source, language: outer.lang, purpose: args.purpose });
+    const r = await checkout.invoice({ userId: outer.from!.id, item, phone: chosen, phoneSource: source, language: outer.lang, purpose: args.purpose, promoCode: args.promoCode });
     if (r.ok) customers.setPhone(outer.from!.id, chosen, clock.now());
     if (r.ok) return { ok: true as const, orderId: r.order.id, amount: r.order.amount };
     if (r.reason === 'limit') return { ok: false as const, kind: 'limit' as const, violation: r.violation };
+    if (r.reason === 'promo') return { ok: false as const, kind: 'promo' as const, text: promoText(outer, r.check, item) };
     return { ok: false as const, kind: 'aipay' as const, failedOrderId: r.order.id };
   });
 
   const removeKeyboard = { remove_keyboard: true as const };
   if (!result.ok && result.kind === 'limit') {
     await ctx.reply(escapeHtml(limitText(ctx, result.violation)), { ...html, reply_markup: removeKeyboard });
+    return;
+  }
+  if (!result.ok && result.kind === 'promo') {
+    await ctx.reply(escapeHtml(result.text), { ...html, reply_markup: removeKeyboard });
     return;
   }
   if (!result.ok) {
@@ -191,6 +217,51 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
   await conversation.external((outer: BotContext) => outer.deps.checkout.orders().setMessage(result.orderId, sent.chat.id, sent.message_id));
 }
 
+/** Conversation id of promo-code entry, which continues into the checkout. */
+export const PROMO = 'promo';
+
+/** "I have a promo code": read the code, explain a refusal precisely, grant a 100 % code at once, else check out at the new price. */
+export async function promoConversation(conversation: CheckoutConversation, ctx: InnerContext, args: CheckoutArgs): Promise<void> {
+  const html = { parse_mode: 'HTML' as const };
+  await ctx.reply(escapeHtml(ctx.t('promo_prompt')), {
+    ...html,
+    reply_markup: new InlineKeyboard().text(ctx.t('button_cancel'), encodeCallback({ type: 'checkout', action: 'cancel' })),
+  });
+  const update = await conversation.wait({ maxMilliseconds: CHECKOUT_TIMEOUT_MS });
+  const text = update.message?.text;
+  if (update.callbackQuery) {
+    const cb = decodeCallback(update.callbackQuery.data ?? '');
+    if (cb?.type === 'checkout' && cb.action === 'cancel') {
+      await update.answerCallbackQuery();
+      await update.reply(escapeHtml(ctx.t('checkout_cancelled')), html);
+      return;
+    }
+    return conversation.halt({ next: true });
+  }
+  if (text === undefined || text.startsWith('/')) return conversation.halt({ next: true });
+  const outcome = await conversation.external((outer: BotContext) => {
+    const item = findItem(outer.catalog, args.itemId);
+    if (!item) return { kind: 'gone' as const };
+    const check = checkPromo(outer.deps.db, outer.catalog, text, item.id, item.price, outer.deps.clock.now());
+    if (!check.ok) return { kind: 'refused' as const, text: promoText(outer, check, item) };
+    if (check.amount === 0) {
+      const granted = outer.deps.checkout.grantFree({ userId: outer.from!.id, item, language: outer.lang, promoCode: check.promo.code });
+      if (!granted.ok) return { kind: 'refused' as const, text: granted.reason === 'promo' ? promoText(outer, granted.check, item) : outer.t('error_generic') };
+      return { kind: 'free' as const, code: check.promo.code, oldPrice: item.price };
+    }
+    return { kind: 'applied' as const, code: check.promo.code, oldPrice: item.price, price: check.amount };
+  });
+  if (outcome.kind === 'gone') return;
+  if (outcome.kind === 'refused') {
+    await ctx.reply(escapeHtml(outcome.text), html);
+    return;
+  }
+  const price = outcome.kind === 'free' ? 0 : outcome.price;
+  await ctx.reply(escapeHtml(ctx.t('promo_applied', { code: outcome.code, old_price: formatMoney(outcome.oldPrice), price: formatMoney(price) })), html);
+  if (outcome.kind === 'free') return; // granted: the receipt and links come through the outbox
+  await checkoutConversation(conversation, ctx, { ...args, promoCode: outcome.code });
+}
+
 /** Buy, Renew, Try again and Cancel-invoice buttons; the checkout conversation itself. */
 export function checkoutFeature(): Composer<BotContext> {
   const bot = new Composer<BotContext>();
@@ -216,6 +287,23 @@ export function checkoutFeature(): Composer<BotContext> {
       await ctx.answerCallbackQuery();
       await ctx.conversation.exitAll();
       await ctx.conversation.enter(CHECKOUT, { itemId: item.id, purpose: cb.type === 'renew' ? 'renewal' : 'purchase' } satisfies CheckoutArgs);
+      return;
+    }
+    if (cb.type === 'trial') {
+      const item = findItem(ctx.catalog, cb.id);
+      if (!item) return unavailable(ctx);
+      const result = ctx.deps.checkout.grantFree({ userId: ctx.from.id, item, language: ctx.lang, trial: true });
+      const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
+      if (!result.ok) return ctx.answerCallbackQuery({ text: ctx.t('trial_used', { plan: title }), show_alert: true });
+      await ctx.answerCallbackQuery();
+      return; // the trial's receipt and links come through the outbox, like a payment's
+    }
+    if (cb.type === 'promo') {
+      const item = findItem(ctx.catalog, cb.id);
+      if (!item) return unavailable(ctx);
+      await ctx.answerCallbackQuery();
+      await ctx.conversation.exitAll();
+      await ctx.conversation.enter(PROMO, { itemId: item.id } satisfies CheckoutArgs);
       return;
     }
     if (cb.type === 'cancel_order') {

@@ -3,7 +3,7 @@ import { sequentialize } from '@grammyjs/runner';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { Bot, GrammyError, HttpError, type Composer, type Context } from 'grammy';
 import { browse, fallbacks } from './browse.js';
-import { CHECKOUT, CHECKOUT_TIMEOUT_MS, CHECKOUT_VERSION, checkoutConversation, checkoutFeature } from './checkout-conversation.js';
+import { CHECKOUT, CHECKOUT_TIMEOUT_MS, CHECKOUT_VERSION, checkoutConversation, checkoutFeature, PROMO, promoConversation } from './checkout-conversation.js';
 import type { BotContext, BotDeps, InnerContext } from './context.js';
 import { sqliteConversationStorage } from './conversation-storage.js';
 import { flavor } from './flavor.js';
@@ -73,6 +73,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
     }),
   );
   bot.use(createConversation(checkoutConversation, { id: CHECKOUT, maxMillisecondsToWait: CHECKOUT_TIMEOUT_MS }));
+  bot.use(createConversation(promoConversation, { id: PROMO, maxMillisecondsToWait: CHECKOUT_TIMEOUT_MS }));
   bot.use(checkoutFeature());
   for (const feature of options.features ?? []) bot.use(feature);
   bot.use(browse());

@@ -32,6 +32,8 @@ export function flavor(deps: BotDeps): MiddlewareFn<Context & BotFlavor> {
     if (from && !from.is_bot && ctx.chat?.type === 'private') deps.customers.seen(from, deps.clock.now());
     const stored = from ? deps.customers.get(from.id)?.language : undefined;
     const { lang, known } = resolveLanguage(catalog, stored, from?.language_code);
+    // Remember the language Telegram gave, so messages sent later (reminders, receipts) use it too.
+    if (from && known && !stored && ctx.chat?.type === 'private') deps.customers.setLanguage(from.id, lang, deps.clock.now());
     ctx.lang = lang;
     ctx.langKnown = known;
     ctx.t = (key, vars) => text(catalog, ctx.lang, key, vars);

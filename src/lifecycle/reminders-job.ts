@@ -52,7 +52,7 @@ export function* dueReminders(db: Db, catalog: Catalog, now: number): Generator<
               (SELECT group_concat(r.offset_days) FROM reminders r WHERE r.subscription_id = s.id AND r.ends_at = s.ends_at) AS handled,
               c.language, c.phone, c.renewal_invoices
        FROM subscriptions s JOIN customers c ON c.user_id = s.user_id
-       WHERE s.state = 'active' AND s.ends_at > ? AND s.ends_at <= ?`,
+       WHERE s.state = 'active' AND s.ends_at > ? AND s.ends_at <= ? AND c.blocked = 0`,
     )
     .iterate(now, horizon);
   for (const r of rows) {

@@ -24,7 +24,20 @@ export class Scheduler {
 
   start(): void {
     for (const job of this.jobs) {
-      this.#tasks.push(cron.schedule(job.cron, () => this.runNow(job.name), { name: job.name, timezone: this.timezone, noOverlap: true }));
+      this.#tasks.push(
+        cron.schedule(job.cron, () => this.runNow(job.name), {
+          name: job.name,
+          timezone: this.timezone,
+          noOverlap: true,
+          // node-cron's own warnings (a missed minute after a busy moment) go to our log, not the console.
+          logger: {
+            info: (m) => this.log.debug({ job: job.name }, m),
+            warn: (m) => this.log.debug({ job: job.name }, m),
+            error: (m, err) => this.log.error({ job: job.name, err: err ?? m }, 'scheduler error'),
+            debug: (m) => this.log.debug({ job: job.name }, String(m)),
+          },
+        }),
+      );
     }
   }
 

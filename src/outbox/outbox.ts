@@ -34,7 +34,7 @@ export class Outbox {
     const result = this.#insert.run({
       kind: job.kind,
       payload: JSON.stringify(job),
-      chatId: job.chatId,
+      chatId: throttleChat(job),
       dedupeKey: options.dedupeKey ?? null,
       runAfter: options.runAfter ?? now,
       now,
@@ -52,5 +52,21 @@ export class Outbox {
         { dedupeKey: options.dedupeKey && `${options.dedupeKey}:${chatId}` },
       );
     }
+  }
+}
+
+/**
+ * The private chat a job writes to, for the one-message-per-second-per-chat limit; null for jobs
+ * that send no message (approvals and removals count only against the overall rate).
+ */
+export function throttleChat(job: Job): number | null {
+  switch (job.kind) {
+    case 'message':
+      return job.chatId;
+    case 'grant_access':
+    case 'decline_join_request':
+      return job.userId;
+    default:
+      return null;
   }
 }

@@ -123,16 +123,22 @@ export class OutboxWorker {
 
   async #run(): Promise<void> {
     while (this.#running) {
-      this.#startDue();
-      const wait = this.#inFlight.size >= this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(this.#nextWakeDelay());
-      await wait;
+      let delay = this.#o.pollMs;
+      try {
+        this.#startDue();
+        delay = this.#nextWakeDelay();
+      } catch (error) {
+        // A locked or failing database must not end the loop: wait a moment and look again.
+        this.#o.log.error({ err: error }, 'outbox worker could not read its queue; retrying');
+      }
+      await (this.#inFlight.size >= this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(delay));
     }
   }
 
   #nextWakeDelay(): number {
     const now = this.#o.clock.now();
     const next = this.#o.db.prepare("SELECT min(run_after) FROM outbox WHERE state = 'pending'").pluck().get() as number | null;
-    const due = next === null ? this.#o.pollMs : Math.max(10, next - now);
+    const due = next === null ? this.#o.pollMs : Math.max(50, next - now);
     return Math.min(due, this.#o.pollMs);
   }
 
@@ -191,7 +197,12 @@ export class OutboxWorker {
       await this.#execute(row.id, job, progress, save);
       this.#finish.run('done', null, clock.now(), row.id);
     } catch (error) {
-      this.#failed(row, job, error);
+      try {
+        this.#failed(row, job, error);
+      } catch (storeError) {
+        // Could not even record the failure (a locked database): the lease expires and the job is retried.
+        log.error({ err: storeError, jobId: row.id }, 'outbox job outcome not recorded');
+      }
     } finally {
       log.debug({ jobId: row.id, kind: job.kind }, 'outbox job finished');
     }
@@ -222,7 +233,7 @@ export class OutboxWorker {
     }
     const backoff = Math.min(30_000 * 2 ** (row.attempts - 1), 30 * 60_000) * (0.5 + Math.random());
     const transient = error instanceof HttpError || error instanceof GrammyError;
-    this.#retry.run(now + backoff, message.slice(0, 500), row.attempts, now, row.id);
+    this.#retry.run(Math.round(now + backoff), message.slice(0, 500), row.attempts, now, row.id);
     log.warn({ jobId: row.id, kind: job.kind, error: message, attempt: row.attempts, transient }, 'outbox job will retry');
   }
 

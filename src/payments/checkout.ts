@@ -10,11 +10,14 @@ import { escapeHtml } from '../bot/html.js';
 import { checkLimits, type LimitViolation } from './abuse-limits.js';
 import { AipayError, type AipayClient } from './aipay-client.js';
 import type { Order, Orders } from './orders.js';
-import { termsOf } from './terms.js';
+import { termsOf, type Terms } from './terms.js';
+import { checkPromo, type PromoCheck } from './promo.js';
+import { fulfilOrder } from '../access/fulfil-order.js';
 
 export type CheckoutResult =
   | { ok: true; order: Order }
   | { ok: false; reason: 'limit'; violation: LimitViolation }
+  | { ok: false; reason: 'promo'; check: Exclude<PromoCheck, { ok: true }> }
   | { ok: false; reason: 'aipay'; order: Order; error: AipayError };
 
 export interface CheckoutOptions {
@@ -48,21 +51,26 @@ export class Checkout {
     language: Language;
     purpose?: 'purchase' | 'renewal';
     promoCode?: string;
-    amount?: number;
   }): Promise<CheckoutResult> {
     const { db, orders, clock, aipay, log, outbox } = this.o;
     const catalog = this.o.catalog.current();
     const created = db.transaction(() => {
       const violation = checkLimits(db, catalog.settings, clock.now(), req);
       if (violation) return { violation };
+      let amount = req.item.price;
+      if (req.promoCode !== undefined) {
+        const check = checkPromo(db, catalog, req.promoCode, req.item.id, req.item.price, clock.now());
+        if (!check.ok) return { promo: check };
+        amount = check.amount;
+      }
       const order = orders.create(
         {
           userId: req.userId,
           terms: termsOf(req.item),
           purpose: req.purpose,
           listPrice: req.item.price,
-          promoCode: req.promoCode,
-          amount: req.amount ?? req.item.price,
+          promoCode: req.promoCode?.trim().toUpperCase(),
+          amount,
           phone: req.phone,
           phoneSource: req.phoneSource,
           language: req.language,
@@ -72,6 +80,7 @@ export class Checkout {
       return { order };
     }).immediate();
     if ('violation' in created) return { ok: false, reason: 'limit', violation: created.violation! };
+    if ('promo' in created) return { ok: false, reason: 'promo', check: created.promo! };
     const order = created.order!;
 
     const title = localize(req.item.title, catalog.settings.defaultLanguage, catalog.settings.defaultLanguage);
@@ -103,6 +112,42 @@ export class Checkout {
       log.warn({ orderId: order.id, externalId: order.externalId, outcome: error.attempt.outcome, status: error.attempt.httpStatus }, 'invoice failed');
       return { ok: false, reason: 'aipay', order: orders.get(order.id)!, error };
     }
+  }
+
+  /**
+   * Grants without an invoice what costs nothing: a free trial (once per customer and plan, ever)
+   * or a 100 % promo code. One transaction: the check, the paid order and the access.
+   */
+  grantFree(req: { userId: number; item: Item; language: Language; promoCode?: string; trial?: boolean }):
+    | { ok: true; order: Order; endsAt?: number }
+    | { ok: false; reason: 'trial_used' | 'not_free' }
+    | { ok: false; reason: 'promo'; check: Exclude<PromoCheck, { ok: true }> } {
+    const { db, orders, clock, outbox } = this.o;
+    const catalog = this.o.catalog.current();
+    return db
+      .transaction(() => {
+        const now = clock.now();
+        let terms: Terms = termsOf(req.item);
+        if (req.trial) {
+          if (req.item.kind !== 'plan' || req.item.trialDays <= 0) return { ok: false as const, reason: 'not_free' as const };
+          const first = db.prepare('INSERT INTO trials (user_id, plan_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(req.userId, req.item.id, now).changes === 1;
+          if (!first) return { ok: false as const, reason: 'trial_used' as const };
+          const plan = req.item;
+          terms = { kind: 'plan', id: plan.id, title: plan.title, price: 0, period: { unit: 'days', count: plan.trialDays }, periodText: `${plan.trialDays}d`, channels: [...plan.channels] };
+        } else {
+          const check = checkPromo(db, catalog, req.promoCode ?? '', req.item.id, req.item.price, now);
+          if (!check.ok) return { ok: false as const, reason: 'promo' as const, check };
+          if (check.amount !== 0) return { ok: false as const, reason: 'not_free' as const };
+        }
+        const order = orders.create(
+          { userId: req.userId, terms, listPrice: req.item.price, promoCode: req.promoCode?.trim().toUpperCase(), amount: 0, language: req.language, state: 'paid' },
+          now,
+        );
+        fulfilOrder({ db, outbox, catalog }, order, now, { trial: req.trial === true });
+        const endsAt = db.prepare<[number], { to_at: number }>('SELECT to_at FROM subscription_periods WHERE order_id = ?').get(order.id)?.to_at;
+        return { ok: true as const, order, endsAt };
+      })
+      .immediate();
   }
 
   /** The customer pressed Cancel: the order stops being open (if it is paid anyway, it still counts). */

@@ -22,6 +22,7 @@ export interface Order {
   chatId: number | null;
   messageId: number | null;
   paidCheckAt: number | null;
+  paidVia: 'webhook' | 'manual' | 'free' | null;
   createdAt: number;
   paidAt: number | null;
 }
@@ -44,6 +45,7 @@ interface Row {
   chat_id: number | null;
   message_id: number | null;
   paid_check_at: number | null;
+  paid_via: 'webhook' | 'manual' | 'free' | null;
   created_at: number;
   paid_at: number | null;
 }
@@ -66,6 +68,7 @@ const fromRow = (r: Row): Order => ({
   chatId: r.chat_id,
   messageId: r.message_id,
   paidCheckAt: r.paid_check_at,
+  paidVia: r.paid_via,
   createdAt: r.created_at,
   paidAt: r.paid_at,
 });

@@ -66,6 +66,10 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
             alert(`⚠️ Payment amount mismatch: order ${order.externalId} (${title}) costs ${formatMoney(order.amount)}, AiPay reports ${formatMoney(e.amount ?? 0)} paid (invoice ${e.invoiceId}). Nothing was granted; check and confirm by hand.`);
             return settle('amount_mismatch', order.id);
           }
+          if (order.state === 'paid' && (order.paidVia === 'manual' || order.paidVia === 'free') && (order.invoiceId === null || order.invoiceId === e.invoiceId)) {
+            // An admin confirmed this payment by hand before AiPay's report arrived: the same money.
+            return settle('duplicate', order.id);
+          }
           if (order.state === 'paid') {
             alert(`⚠️ A second payment arrived for order ${order.externalId} (${title}, ${formatMoney(e.amount)}, invoice ${e.invoiceId}); the first was already granted. Refund or extend — your call.`);
             return settle('second_payment', order.id);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/outbox/jobs.js';
+import type { ScriptedUser } from '../../src/sandbox/telegram/emulator.js';
 import { ADMIN_ID, MAIN_CHAT, startHarness, type Harness } from '../support/harness.js';
 import { createInvoicedOrder, eventually, makeJobsDue, messageJobs, sendEvent, startCustomer, tables, type OutboxRow } from '../support/payments-helpers.js';
 
@@ -172,8 +173,10 @@ describe('the outbox worker and Telegram errors', () => {
   it('marks jobs for a customer who blocked the bot as needing attention and flags the customer blocked', async () => {
     await startCustomer(h, 205);
     h.tg.blockBot(205);
-    // The my_chat_member update may already flag them; clear it to see the worker do it (an update can be missed).
-    await sleep(200);
+    // The my_chat_member update flags them too; once it has, clear the flag to see the worker set it
+    // (an update can be missed, e.g. while the bot was down).
+    const blocked = () => h.app.db.prepare('SELECT blocked FROM customers WHERE user_id = 205').pluck().get();
+    await eventually(() => blocked() === 1, 1000, 'the my_chat_member update handled').catch(() => undefined);
     h.app.db.prepare('UPDATE customers SET blocked = 0 WHERE user_id = 205').run();
     const firstCall = h.tg.calls.length;
     const { receipt, grant } = await payMonthly(205);
@@ -181,7 +184,7 @@ describe('the outbox worker and Telegram errors', () => {
     const grantRow = await jobWhere('attention', grant.id);
     expect(receiptRow.last_error).toBe('403: Forbidden: bot was blocked by the user');
     expect(grantRow.last_error).toBe('403: Forbidden: bot was blocked by the user');
-    expect(h.app.db.prepare('SELECT blocked FROM customers WHERE user_id = 205').pluck().get()).toBe(1);
+    expect(blocked()).toBe(1);
     const sends = h.tg.calls.slice(firstCall).filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === 205);
     expect(sends.map((c) => c.status)).toEqual([403, 403]);
     expect(messageJobs(h.app, ADMIN_ID, new RegExp(`Job #${receipt.id} needs attention`))).toHaveLength(1);
@@ -198,7 +201,7 @@ describe('the outbox worker pacing', () => {
   // that is messaged (userId), and do not apply the per-chat message limit to non-message calls.
   it.fails('delivers the links of customers who paid at the same moment without one-per-second queueing per channel', async () => {
     const ids = [231, 232, 233, 234, 235];
-    const users = [];
+    const users: ScriptedUser[] = [];
     for (const id of ids) users.push(await startCustomer(h, id));
     for (const id of ids) await sendEvent(h, createInvoicedOrder(h.app, { userId: id }));
     await eventually(() => users.every((u) => u.messages().some((m) => m.text?.startsWith('Tap to join'))), 2000, 'every link delivered within 2 s');
