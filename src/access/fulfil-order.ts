@@ -1,4 +1,5 @@
 import { InlineKeyboard } from 'grammy';
+import { prepared } from '../storage/prepared.js';
 import { addMonths } from '../catalog/time-zone.js';
 import { formatDate, formatMoney } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
@@ -7,6 +8,7 @@ import { DAY } from '../catalog/duration.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ReplyMarkup } from '../outbox/jobs.js';
 import type { Order } from '../payments/orders.js';
+import type { Terms } from '../payments/terms.js';
 import type { Db } from '../storage/open-database.js';
 import { escapeHtml } from '../bot/html.js';
 import { encodeCallback } from '../bot/callback-data.js';
@@ -39,8 +41,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
 
   if (order.terms.kind === 'plan') {
     const terms = order.terms;
-    const active = db
-      .prepare<[number, string], { id: number; ends_at: number }>("SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'")
+    const active = prepared<[number, string], { id: number; ends_at: number }>(db, "SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'")
       .get(order.userId, terms.id);
     // Extends from the current end while access lasts; a subscription past its end and grace (not
     // yet swept by the expiry job) starts again from the payment.
@@ -48,18 +49,17 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
     const to = addPeriod(from, terms.period, tz);
     let subscriptionId: number;
     if (active) {
-      db.prepare('UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
+      prepared(db, 'UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
       subscriptionId = active.id;
       // Reminders about the old end are moot now.
-      db.prepare("UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
+      prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
     } else {
       subscriptionId = Number(
-        db
-          .prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
+        prepared(db, "INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
           .run(order.userId, terms.id, JSON.stringify(terms), now, to, options.trial ? 1 : 0, now, now).lastInsertRowid,
       );
     }
-    db.prepare('INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(
+    prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(
       subscriptionId,
       order.id,
       from,
@@ -72,22 +72,44 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
         : t('paid_subscription', { plan: title, price: formatMoney(order.amount), ends_at: formatDate(to, lang, tz) }),
     );
   } else {
-    db.prepare('INSERT INTO purchases (user_id, product_id, order_id, terms, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      order.userId,
-      order.terms.id,
-      order.id,
-      JSON.stringify(order.terms),
-      now,
+    const purchaseId = Number(
+      prepared(db, 'INSERT INTO purchases (user_id, product_id, order_id, terms, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        order.userId,
+        order.terms.id,
+        order.id,
+        JSON.stringify(order.terms),
+        now,
+      ).lastInsertRowid,
     );
-    lines.push(t('paid_product', { item: title, price: formatMoney(order.amount) }));
-    const deliver = order.terms.deliver;
-    if (deliver.text !== undefined) lines.push('', localize(deliver.text, lang, catalog.settings.defaultLanguage));
-    if (deliver.link !== undefined) lines.push('', t('product_link', { link: deliver.link }));
+    deliverProduct(d, order.userId, lang, order.terms, t('paid_product', { item: title, price: formatMoney(order.amount) }), `purchase:${purchaseId}`);
+    return notifyAdmins(d, order, title);
   }
 
   outbox.enqueue({ kind: 'message', chatId: order.userId, userId: order.userId, text: escapeHtml(lines.join('\n')) }, { dedupeKey: `receipt:${order.id}` });
   enqueueChannelAccess(d, order.userId, lang, channels, `order ${order.externalId}`, `grant:${order.id}`);
+  notifyAdmins(d, order, title);
+}
 
+/**
+ * What a product delivers, through the outbox: the heading and text and link in one message, the
+ * file as a document, lifetime channels as links. Also used by "get it again" in /my.
+ */
+export function deliverProduct(d: FulfilDeps, userId: number, lang: Language, terms: Extract<Terms, { kind: 'product' }>, heading: string, dedupePrefix: string): void {
+  const { catalog, outbox } = d;
+  const t = (key: string, vars: Record<string, string | number> = {}) => text(catalog, lang, key, vars);
+  const lines = [heading];
+  const deliver = terms.deliver;
+  if (deliver.text !== undefined) lines.push('', localize(deliver.text, lang, catalog.settings.defaultLanguage));
+  if (deliver.link !== undefined) lines.push('', t('product_link', { link: deliver.link }));
+  outbox.enqueue({ kind: 'message', chatId: userId, userId, text: escapeHtml(lines.join('\n')) }, { dedupeKey: `${dedupePrefix}:message` });
+  if (deliver.file !== undefined) {
+    outbox.enqueue({ kind: 'send_document', chatId: userId, userId, path: deliver.file }, { dedupeKey: `${dedupePrefix}:file` });
+  }
+  enqueueChannelAccess(d, userId, lang, deliver.channels, `${terms.id}`, `${dedupePrefix}:grant`);
+}
+
+function notifyAdmins(d: FulfilDeps, order: Order, title: string): void {
+  const { catalog, outbox } = d;
   if (catalog.settings.notifyAdminsOnPayment && order.amount > 0) {
     outbox.notifyAdmins(
       catalog.settings.admins,
@@ -105,6 +127,7 @@ export function enqueueChannelAccess(
   channelIds: readonly string[],
   linkName: string,
   dedupePrefix: string,
+  textKey?: string,
 ): void {
   const { catalog, outbox } = d;
   const mode = catalog.settings.accessMode;
@@ -112,7 +135,7 @@ export function enqueueChannelAccess(
     const channel = catalog.channels.get(channelId);
     if (!channel) continue; // removed from the catalog since the purchase
     const channelTitle = localize(channel.title, lang, catalog.settings.defaultLanguage);
-    const template = text(catalog, lang, mode === 'join_request' ? 'join_link_request' : 'join_link', { channel: channelTitle, link: '{link}' });
+    const template = text(catalog, lang, textKey ?? (mode === 'join_request' ? 'join_link_request' : 'join_link'), { channel: channelTitle, link: '{link}' });
     outbox.enqueue(
       { kind: 'grant_access', userId, chatId: channel.chatId, channelTitle, text: escapeHtml(template), mode, linkName: linkName.slice(0, 32) },
       { dedupeKey: `${dedupePrefix}:${channel.chatId}` },

@@ -1,8 +1,51 @@
 import { Composer } from 'grammy';
+import { prepared } from '../storage/prepared.js';
 import type { ChatMemberAdministrator, ChatMemberOwner } from 'grammy/types';
 import type { BotContext } from '../bot/context.js';
 import { escapeHtml } from '../bot/html.js';
-import { localize } from '../catalog/texts.js';
+import { localize, text } from '../catalog/texts.js';
+import { isEntitled } from './entitlement.js';
+import { enqueueChannelAccess } from './fulfil-order.js';
+
+/**
+ * Someone joined through a link the bot issued. In invite_link mode the link is revoked at once (a
+ * limit-1 link works again after the first joiner leaves). If the joiner is not the customer it
+ * was made for, and has no access of their own, they are removed and told why, and the customer
+ * gets a fresh link.
+ */
+function onJoinedByLink(ctx: BotContext, chatId: number, joinerId: number, link: string): void {
+  const { db, clock, outbox } = ctx.deps;
+  const now = clock.now();
+  const issued = prepared<[string], { id: number; user_id: number }>(db, 'SELECT id, user_id FROM invite_links WHERE link = ?').get(link);
+  if (!issued) return; // a link someone else made: not ours to judge
+  db.transaction(() => {
+    prepared(db, 'UPDATE invite_links SET used_at = coalesce(used_at, ?) WHERE id = ?').run(now, issued.id);
+    if (ctx.catalog.settings.accessMode !== 'invite_link') return;
+    outbox.enqueue({ kind: 'revoke_link', chatId, link }, { dedupeKey: `revoke:${issued.id}` });
+    if (issued.user_id === joinerId || isEntitled(db, ctx.catalog, joinerId, chatId, now)) return;
+    const channel = [...ctx.catalog.channels.values()].find((c) => c.chatId === chatId);
+    const title = channel ? localize(channel.title, ctx.catalog.settings.defaultLanguage, ctx.catalog.settings.defaultLanguage) : String(chatId);
+    outbox.enqueue({ kind: 'remove_member', chatId, userId: joinerId }, { dedupeKey: `misuse-remove:${issued.id}:${joinerId}` });
+    const joiner = ctx.deps.customers.get(joinerId);
+    const joinerLang = joiner?.language ?? ctx.catalog.settings.defaultLanguage;
+    outbox.enqueue(
+      { kind: 'message', chatId: joinerId, userId: joinerId, text: escapeHtml(text(ctx.catalog, joinerLang, 'link_not_yours', { channel: title })) },
+      { dedupeKey: `misuse-tell:${issued.id}:${joinerId}` },
+    );
+    if (channel) {
+      const owner = ctx.deps.customers.get(issued.user_id);
+      enqueueChannelAccess(
+        { db, outbox, catalog: ctx.catalog },
+        issued.user_id,
+        owner?.language ?? ctx.catalog.settings.defaultLanguage,
+        [channel.id],
+        `again ${issued.id}`,
+        `misuse-regrant:${issued.id}`,
+        'link_misused',
+      );
+    }
+  })();
+}
 
 /** Rights the bot needs in every channel it sells, with the names Telegram's apps show. */
 export const NEEDED_RIGHTS = [
@@ -23,13 +66,12 @@ export function membership(): Composer<BotContext> {
 
   bot.on('chat_member', (ctx) => {
     const u = ctx.chatMember;
-    ctx.deps.db
-      .prepare(
+    prepared(ctx.deps.db, 
         'INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, user_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at',
       )
       .run(u.chat.id, u.new_chat_member.user.id, IN.has(u.new_chat_member.status) ? 'member' : u.new_chat_member.status, ctx.deps.clock.now());
     if (u.invite_link && IN.has(u.new_chat_member.status) && !IN.has(u.old_chat_member.status)) {
-      ctx.deps.db.prepare('UPDATE invite_links SET used_at = coalesce(used_at, ?) WHERE link = ?').run(ctx.deps.clock.now(), u.invite_link.invite_link);
+      onJoinedByLink(ctx, u.chat.id, u.new_chat_member.user.id, u.invite_link.invite_link);
     }
   });
 

@@ -1,5 +1,7 @@
 import { Composer, GrammyError, InlineKeyboard, type Context } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
+import { deliverProduct } from '../access/fulfil-order.js';
+import type { Terms } from '../payments/terms.js';
 import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
 import { findItem, LANGUAGES, type Item, type Language, type TextInput } from '../catalog/types.js';
@@ -195,6 +197,19 @@ export function browse(): Composer<BotContext> {
           return openStart(ctx, data.then);
         }
         return show(ctx, menuScreen(ctx, ctx.t('language_set')), true);
+      }
+      case 'get_again': {
+        const { db, clock, outbox } = ctx.deps;
+        const row = db
+          .prepare<[number, number], { id: number; terms: string }>('SELECT id, terms FROM purchases WHERE id = ? AND user_id = ?')
+          .get(data.purchaseId, ctx.from.id);
+        await ctx.answerCallbackQuery();
+        if (!row) return show(ctx, myScreen(ctx), false);
+        const terms = JSON.parse(row.terms) as Extract<Terms, { kind: 'product' }>;
+        // One delivery per minute per purchase, however often the button is pressed.
+        const bucket = Math.floor(clock.now() / 60_000);
+        deliverProduct({ db, outbox, catalog: ctx.catalog }, ctx.from.id, ctx.lang, terms, local(ctx, terms.title), `again:${row.id}:${bucket}`);
+        return;
       }
       case 'renewal_toggle': {
         const { customers, clock } = ctx.deps;

@@ -1,4 +1,5 @@
 import { InlineKeyboard } from 'grammy';
+import { prepared } from '../storage/prepared.js';
 import { localize, text } from '../catalog/texts.js';
 import type { Catalog, Language } from '../catalog/types.js';
 import { isEntitled } from '../access/entitlement.js';
@@ -20,8 +21,7 @@ export interface EndingSubscription {
 
 /** Subscriptions whose end plus the grace period has passed (streamed). Pure in rows and `now`. */
 export function* endingSubscriptions(db: Db, graceMs: number, now: number): Generator<EndingSubscription> {
-  const rows = db
-    .prepare<[number], { id: number; user_id: number; plan_id: string; terms: string; ends_at: number; language: Language | null }>(
+  const rows = prepared<[number], { id: number; user_id: number; plan_id: string; terms: string; ends_at: number; language: Language | null }>(db, 
       `SELECT s.id, s.user_id, s.plan_id, s.terms, s.ends_at, c.language
        FROM subscriptions s JOIN customers c ON c.user_id = s.user_id
        WHERE s.state = 'active' AND s.ends_at <= ?`,
@@ -44,7 +44,7 @@ export function runExpiry(d: { db: Db; outbox: Outbox; catalog: Catalog; log: Lo
   const ending = [...endingSubscriptions(db, catalog.settings.graceMs, now)];
   for (const s of ending) {
     db.transaction(() => {
-      if (db.prepare("UPDATE subscriptions SET state = 'ended', ended_at = ?, updated_at = ? WHERE id = ? AND state = 'active'").run(now, now, s.id).changes !== 1) return;
+      if (prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, updated_at = ? WHERE id = ? AND state = 'active'").run(now, now, s.id).changes !== 1) return;
       for (const channelId of s.channels) {
         const channel = catalog.channels.get(channelId);
         if (!channel || isEntitled(db, catalog, s.userId, channel.chatId, now)) continue;
@@ -70,8 +70,7 @@ export const STALE_MARGIN_MS = 15 * 60_000;
 
 /** Orders with no event long after their invoice's lifetime become stale; a late `paid` still wins. */
 export function runStaleInvoices(d: { db: Db; catalog: Catalog; log: Logger }, now: number): number {
-  const changed = d.db
-    .prepare("UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
+  const changed = prepared(d.db, "UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
     .run(now, now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS).changes;
   if (changed > 0) d.log.info({ stale: changed }, 'invoices went stale');
   return changed;

@@ -1,4 +1,5 @@
 import { InlineKeyboard } from 'grammy';
+import { prepared } from '../storage/prepared.js';
 import { DAY } from '../catalog/duration.js';
 import { formatDate, formatMoney, maskPhone } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
@@ -46,8 +47,7 @@ export function* dueReminders(db: Db, catalog: Catalog, now: number): Generator<
   if (s.reminders.daysBeforeEnd.length === 0) return;
   const rules: ReminderRules = { daysBeforeEnd: s.reminders.daysBeforeEnd, time: s.reminders.time, quietHours: s.reminders.quietHours, timeZone: s.timezone };
   const horizon = now + (Math.max(...s.reminders.daysBeforeEnd) + 2) * DAY;
-  const rows = db
-    .prepare<[number, number], Row>(
+  const rows = prepared<[number, number], Row>(db, 
       `SELECT s.id, s.user_id, s.plan_id, s.terms, s.ends_at, s.trial,
               (SELECT group_concat(r.offset_days) FROM reminders r WHERE r.subscription_id = s.id AND r.ends_at = s.ends_at) AS handled,
               c.language, c.phone, c.renewal_invoices
@@ -95,7 +95,7 @@ export async function runReminders(d: RemindersJobDeps, now: number): Promise<nu
   let sent = 0;
   for (const r of due) {
     const claimed = db.transaction(() => {
-      const mark = db.prepare('INSERT INTO reminders (subscription_id, ends_at, offset_days, state, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+      const mark = prepared(db, 'INSERT INTO reminders (subscription_id, ends_at, offset_days, state, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
       for (const k of r.skip) mark.run(r.subscriptionId, r.endsAt, k, 'skipped', now);
       return mark.run(r.subscriptionId, r.endsAt, r.offset, 'sent', now).changes === 1;
     })();
@@ -107,8 +107,7 @@ export async function runReminders(d: RemindersJobDeps, now: number): Promise<nu
     let message = r.offset === 0 ? t('reminder_today', { plan }) : t('reminder', { plan, ends_at: endsAt });
     const current = catalog.plans.get(r.planId);
     if (r.renewalPhone && current) {
-      const open = db
-        .prepare("SELECT count(*) FROM orders WHERE user_id = ? AND item_id = ? AND purpose = 'renewal' AND state IN ('created', 'invoiced') AND created_at > ?")
+      const open = prepared(db, "SELECT count(*) FROM orders WHERE user_id = ? AND item_id = ? AND purpose = 'renewal' AND state IN ('created', 'invoiced') AND created_at > ?")
         .pluck()
         .get(r.userId, r.planId, now - catalog.settings.invoiceLifetimeMs) as number;
       if (open === 0) {

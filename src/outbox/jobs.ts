@@ -20,6 +20,10 @@ export type Job =
   /** Tell a non-paying requester why (while the request is pending, Telegram allows it), then decline. */
   | { kind: 'decline_join_request'; chatId: number; userId: number; text: string; replyMarkup?: ReplyMarkup }
   /** Remove someone whose access ended: ban, then unban only_if_banned so they can come back. */
-  | { kind: 'remove_member'; chatId: number; userId: number };
+  | { kind: 'remove_member'; chatId: number; userId: number }
+  /** A single-use link was used: revoke it, so it cannot let a second person in after the first leaves. */
+  | { kind: 'revoke_link'; chatId: number; link: string }
+  /** A product's file, sent as a document; Telegram's file_id is reused after the first upload. */
+  | { kind: 'send_document'; chatId: number; userId: number; path: string; caption?: string };
 
 export type JobKind = Job['kind'];

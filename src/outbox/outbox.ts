@@ -62,6 +62,7 @@ export class Outbox {
 export function throttleChat(job: Job): number | null {
   switch (job.kind) {
     case 'message':
+    case 'send_document':
       return job.chatId;
     case 'grant_access':
     case 'decline_join_request':

@@ -1,34 +1,57 @@
 /**
  * Telegram's sending limits, as the outbox keeps them: about `perSecond` messages per second
- * overall and one message per `perChatMs` to the same chat. Pure bookkeeping on a clock.
+ * overall, and per chat one message per `perChatMs` after a short burst of `burst` (Telegram
+ * tolerates short bursts; a receipt and its link arrive together). Pure bookkeeping on a clock.
  */
 export class Throttle {
   #globalNext = 0;
-  readonly #chatNext = new Map<number, number>();
+  readonly #chats = new Map<number, { tokens: number; at: number }>();
 
   constructor(
     private readonly perSecond = 30,
     private readonly perChatMs = 1000,
+    private readonly burst = 3,
   ) {}
+
+  #chat(chatId: number, now: number): { tokens: number; at: number } {
+    const state = this.#chats.get(chatId) ?? { tokens: this.burst, at: now };
+    if (now > state.at) {
+      state.tokens = Math.min(this.burst, state.tokens + (now - state.at) / this.perChatMs);
+      state.at = now;
+    }
+    return state;
+  }
 
   /** Milliseconds to wait before sending to `chatId` (0 = now). */
   waitFor(chatId: number | null, now: number): number {
-    const chat = chatId === null ? 0 : (this.#chatNext.get(chatId) ?? 0);
-    return Math.max(0, this.#globalNext - now, chat - now);
+    const global = Math.max(0, this.#globalNext - now);
+    if (chatId === null) return global;
+    const state = this.#chats.get(chatId);
+    if (!state) return global;
+    if (now < state.at) return Math.max(global, state.at - now);
+    const tokens = Math.min(this.burst, state.tokens + (now - state.at) / this.perChatMs);
+    return Math.max(global, tokens >= 1 ? 0 : (1 - tokens) * this.perChatMs);
   }
 
   /** Records a send to `chatId` at `now`. */
   take(chatId: number | null, now: number): void {
     this.#globalNext = Math.max(this.#globalNext, now) + 1000 / this.perSecond;
-    if (chatId !== null) this.#chatNext.set(chatId, now + this.perChatMs);
-    if (this.#chatNext.size > 10_000) {
-      for (const [id, at] of this.#chatNext) if (at < now) this.#chatNext.delete(id);
+    if (chatId === null) return;
+    const state = this.#chat(chatId, now);
+    state.tokens -= 1;
+    this.#chats.set(chatId, state);
+    if (this.#chats.size > 10_000) {
+      for (const [id, s] of this.#chats) if (s.tokens >= this.burst - 1 && s.at < now - this.perChatMs * this.burst) this.#chats.delete(id);
     }
   }
 
-  /** Someone else (Telegram's 429) says the chat must wait. */
+  /** Telegram said (429) the chat, or everything when `chatId` is null, must wait until `until`. */
   pause(chatId: number | null, until: number): void {
-    if (chatId === null) this.#globalNext = Math.max(this.#globalNext, until);
-    else this.#chatNext.set(chatId, Math.max(this.#chatNext.get(chatId) ?? 0, until));
+    if (chatId === null) {
+      this.#globalNext = Math.max(this.#globalNext, until);
+      return;
+    }
+    const state = this.#chats.get(chatId);
+    this.#chats.set(chatId, { tokens: 1, at: Math.max(until, state?.at ?? 0) });
   }
 }

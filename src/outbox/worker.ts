@@ -1,4 +1,7 @@
-import { GrammyError, HttpError, type Api } from 'grammy';
+import { statSync } from 'node:fs';
+import { prepared } from '../storage/prepared.js';
+import { basename } from 'node:path';
+import { GrammyError, HttpError, InputFile, type Api } from 'grammy';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/open-database.js';
@@ -73,13 +76,13 @@ export class OutboxWorker {
       ...options,
     };
     const { db } = this.#o;
-    this.#claim = db.prepare<[number, number, number, number], Row>(`
+    this.#claim = prepared<[number, number, number, number], Row>(db, `
       UPDATE outbox SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
       WHERE id = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?))
       RETURNING id, kind, payload, chat_id, attempts, progress`);
-    this.#finish = db.prepare('UPDATE outbox SET state = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?');
-    this.#retry = db.prepare("UPDATE outbox SET state = 'pending', run_after = ?, last_error = ?, lease_until = NULL, attempts = ?, updated_at = ? WHERE id = ?");
-    this.#saveProgress = db.prepare('UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
+    this.#finish = prepared(db, 'UPDATE outbox SET state = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?');
+    this.#retry = prepared(db, "UPDATE outbox SET state = 'pending', run_after = ?, last_error = ?, lease_until = NULL, attempts = ?, updated_at = ? WHERE id = ?");
+    this.#saveProgress = prepared(db, 'UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
   }
 
   /**
@@ -88,7 +91,7 @@ export class OutboxWorker {
    */
   start(): void {
     if (this.#running) return;
-    const recovered = this.#o.db.prepare("UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'running'").run().changes;
+    const recovered = prepared(this.#o.db, "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'running'").run().changes;
     if (recovered > 0) this.#o.log.warn({ recovered }, 'outbox jobs interrupted by the last stop are resumed');
     this.#running = true;
     this.#loop = this.#run();
@@ -113,7 +116,7 @@ export class OutboxWorker {
    */
   async drain(timeoutMs = 10_000): Promise<void> {
     const until = this.#o.realClock.now() + timeoutMs;
-    const due = this.#o.db.prepare("SELECT count(*) FROM outbox WHERE (state = 'pending' AND run_after <= ?) OR state = 'running'").pluck();
+    const due = prepared(this.#o.db, "SELECT count(*) FROM outbox WHERE (state = 'pending' AND run_after <= ?) OR state = 'running'").pluck();
     while (this.#o.realClock.now() < until) {
       this.#startDue();
       if (this.#inFlight.size === 0 && (due.get(this.#o.clock.now()) as number) === 0) return;
@@ -137,7 +140,7 @@ export class OutboxWorker {
 
   #nextWakeDelay(): number {
     const now = this.#o.clock.now();
-    const next = this.#o.db.prepare("SELECT min(run_after) FROM outbox WHERE state = 'pending'").pluck().get() as number | null;
+    const next = prepared(this.#o.db, "SELECT min(run_after) FROM outbox WHERE state = 'pending'").pluck().get() as number | null;
     const due = next === null ? this.#o.pollMs : Math.max(50, next - now);
     return Math.min(due, this.#o.pollMs);
   }
@@ -159,8 +162,7 @@ export class OutboxWorker {
     const real = realClock.now();
     let started = false;
     if (this.#inFlight.size >= this.#o.concurrency) return false;
-    const candidates = db
-      .prepare<[number, number], { id: number; chat_id: number | null }>(
+    const candidates = prepared<[number, number], { id: number; chat_id: number | null }>(db, 
         `SELECT id, chat_id FROM outbox
          WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
          ORDER BY run_after, id LIMIT 200`,
@@ -226,7 +228,7 @@ export class OutboxWorker {
       this.#finish.run('attention', message.slice(0, 500), now, row.id);
       log.error({ jobId: row.id, kind: job.kind, error: message }, 'outbox job needs attention');
       if (error instanceof GrammyError && /blocked by the user|user is deactivated/.test(error.description) && 'userId' in job && job.userId !== undefined) {
-        this.#o.db.prepare('UPDATE customers SET blocked = 1 WHERE user_id = ?').run(job.userId);
+        prepared(this.#o.db, 'UPDATE customers SET blocked = 1 WHERE user_id = ?').run(job.userId);
       }
       this.#alertAdmins(row.id, job, message);
       return;
@@ -243,7 +245,7 @@ export class OutboxWorker {
     if (job.kind === 'message' && admins.includes(job.chatId)) return;
     const what = job.kind === 'message' ? `a message to ${job.chatId}` : `${job.kind} for user ${'userId' in job ? job.userId : '?'} in chat ${job.chatId}`;
     const now = this.#o.clock.now();
-    const insert = this.#o.db.prepare(`
+    const insert = prepared(this.#o.db, `
       INSERT INTO outbox (kind, payload, chat_id, dedupe_key, run_after, created_at, updated_at)
       VALUES ('message', ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`);
     for (const admin of admins) {
@@ -287,7 +289,7 @@ export class OutboxWorker {
           save({ banned: true });
         }
         await api.unbanChatMember(job.chatId, job.userId, { only_if_banned: true });
-        db.prepare("INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, 'left', ?) ON CONFLICT DO UPDATE SET status = 'left', updated_at = excluded.updated_at").run(
+        prepared(db, "INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, 'left', ?) ON CONFLICT DO UPDATE SET status = 'left', updated_at = excluded.updated_at").run(
           job.chatId,
           job.userId,
           clock.now(),
@@ -302,7 +304,7 @@ export class OutboxWorker {
           const member = await api.getChatMember(job.chatId, job.userId);
           if (['member', 'administrator', 'creator'].includes(member.status)) return; // already in: a renewal
           // A link recorded by an earlier attempt that died before saving progress is reused.
-          const stored = db.prepare<[number], { link: string }>('SELECT link FROM invite_links WHERE job_id = ?').get(jobId);
+          const stored = prepared<[number], { link: string }>(db, 'SELECT link FROM invite_links WHERE job_id = ?').get(jobId);
           let link = stored?.link;
           if (!link) {
             const created = await api.createChatInviteLink(job.chatId, {
@@ -310,7 +312,7 @@ export class OutboxWorker {
               ...(job.mode === 'join_request' ? { creates_join_request: true } : { member_limit: 1, expire_date: Math.floor(clock.now() / 1000) + 24 * 3600 }),
             });
             link = created.invite_link;
-            db.prepare('INSERT INTO invite_links (user_id, chat_id, link, job_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING').run(
+            prepared(db, 'INSERT INTO invite_links (user_id, chat_id, link, job_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING').run(
               job.userId,
               job.chatId,
               link,
@@ -324,6 +326,34 @@ export class OutboxWorker {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },
         });
+        return;
+      }
+      case 'revoke_link':
+        try {
+          await api.revokeChatInviteLink(job.chatId, job.link);
+        } catch (error) {
+          // Already revoked or expired: the goal is reached.
+          if (error instanceof GrammyError && error.error_code === 400 && /INVITE_HASH|revoked|expired/i.test(error.description)) return;
+          throw error;
+        }
+        prepared(db, 'UPDATE invite_links SET revoked_at = coalesce(revoked_at, ?) WHERE link = ?').run(clock.now(), job.link);
+        return;
+      case 'send_document': {
+        let stat;
+        try {
+          stat = statSync(job.path);
+        } catch {
+          throw new NeedsAttention(`the file ${job.path} is missing on the server`);
+        }
+        const cacheKey = `file_id:${job.path}:${stat.size}:${Math.round(stat.mtimeMs)}`;
+        const cached = prepared<[string], { value: string }>(db, 'SELECT value FROM kv WHERE key = ?').get(cacheKey)?.value;
+        const sent = await api.sendDocument(job.chatId, cached ?? new InputFile(job.path, basename(job.path)), {
+          caption: job.caption,
+          parse_mode: job.caption ? 'HTML' : undefined,
+        });
+        if (!cached && sent.document) {
+          prepared(db, 'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(cacheKey, sent.document.file_id, clock.now());
+        }
         return;
       }
       default: {

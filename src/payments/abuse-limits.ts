@@ -1,4 +1,5 @@
 import type { Settings } from '../catalog/types.js';
+import { prepared } from '../storage/prepared.js';
 import type { Db } from '../storage/open-database.js';
 
 const HOUR = 3_600_000;
@@ -22,26 +23,22 @@ export function checkLimits(
 ): LimitViolation | undefined {
   const { limits } = settings;
   const openSince = now - settings.invoiceLifetimeMs;
-  const open = db
-    .prepare("SELECT count(*) FROM orders WHERE user_id = ? AND state IN ('created', 'invoiced') AND created_at > ?")
+  const open = prepared(db, "SELECT count(*) FROM orders WHERE user_id = ? AND state IN ('created', 'invoiced') AND created_at > ?")
     .pluck()
     .get(q.userId, openSince) as number;
   if (open >= limits.openInvoicesPerCustomer) return { kind: 'open_invoices', count: open };
 
   const hourAgo = now - HOUR;
-  const byUser = db
-    .prepare("SELECT count(*) AS n, min(created_at) AS first FROM orders WHERE user_id = ? AND created_at > ? AND paid_via IS NOT 'free'")
+  const byUser = prepared(db, "SELECT count(*) AS n, min(created_at) AS first FROM orders WHERE user_id = ? AND created_at > ? AND paid_via IS NOT 'free'")
     .get(q.userId, hourAgo) as { n: number; first: number | null };
   if (byUser.n >= limits.invoicesPerHour) return { kind: 'attempts', retryAt: byUser.first! + HOUR };
   if (q.phone) {
-    const byPhone = db
-      .prepare("SELECT count(*) AS n, min(created_at) AS first FROM orders WHERE phone = ? AND created_at > ?")
+    const byPhone = prepared(db, "SELECT count(*) AS n, min(created_at) AS first FROM orders WHERE phone = ? AND created_at > ?")
       .get(q.phone, hourAgo) as { n: number; first: number | null };
     if (byPhone.n >= limits.invoicesPerHour) return { kind: 'attempts', retryAt: byPhone.first! + HOUR };
   }
   if (q.phone && q.phoneSource === 'typed') {
-    const phones = db
-      .prepare("SELECT DISTINCT phone FROM orders WHERE user_id = ? AND phone_source = 'typed' AND created_at > ?")
+    const phones = prepared(db, "SELECT DISTINCT phone FROM orders WHERE user_id = ? AND phone_source = 'typed' AND created_at > ?")
       .pluck()
       .all(q.userId, now - DAY) as string[];
     if (!phones.includes(q.phone) && phones.length >= limits.phonesPerDay) return { kind: 'phones' };

@@ -1,4 +1,5 @@
 import { fulfilOrder } from '../access/fulfil-order.js';
+import { prepared } from '../storage/prepared.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { Db } from '../storage/open-database.js';
@@ -23,7 +24,7 @@ export function confirmManually(
       const order = orders.get(orderId);
       if (!order) return 'unknown_order';
       const audit = (action: string) =>
-        db.prepare('INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(now, adminId, action, JSON.stringify({ orderId, externalId: order.externalId, amount: order.amount }));
+        prepared(db, 'INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(now, adminId, action, JSON.stringify({ orderId, externalId: order.externalId, amount: order.amount }));
       if (order.state === 'paid') return 'already_paid';
       if (decision === 'reject') {
         audit('payment_rejected');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { prepared } from '../storage/prepared.js';
 import type { Language } from '../catalog/types.js';
 import type { Db } from '../storage/open-database.js';
 import { canMove, type OrderState } from './order-state.js';
@@ -100,14 +101,14 @@ export class Orders {
   readonly #attempt;
 
   constructor(private readonly db: Db) {
-    this.#insert = db.prepare(`
+    this.#insert = prepared(db, `
       INSERT INTO orders (external_id, user_id, item_kind, item_id, purpose, terms, list_price, promo_code, amount,
                           phone, phone_source, language, state, created_at, updated_at, paid_at, paid_via)
       VALUES (@externalId, @userId, @itemKind, @itemId, @purpose, @terms, @listPrice, @promoCode, @amount,
               @phone, @phoneSource, @language, @state, @now, @now, @paidAt, @paidVia)`);
-    this.#byId = db.prepare<[number], Row>('SELECT * FROM orders WHERE id = ?');
-    this.#byExternal = db.prepare<[string], Row>('SELECT * FROM orders WHERE external_id = ?');
-    this.#attempt = db.prepare('INSERT INTO invoice_attempts (order_id, at, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?)');
+    this.#byId = prepared<[number], Row>(db, 'SELECT * FROM orders WHERE id = ?');
+    this.#byExternal = prepared<[string], Row>(db, 'SELECT * FROM orders WHERE external_id = ?');
+    this.#attempt = prepared(db, 'INSERT INTO invoice_attempts (order_id, at, outcome, http_status, detail) VALUES (?, ?, ?, ?, ?)');
   }
 
   create(o: NewOrder, now: number): Order {
@@ -154,11 +155,11 @@ export class Orders {
     if (!current || !canMove(current.state, to)) return false;
     const columns = Object.keys(set);
     const sql = `UPDATE orders SET state = @to, updated_at = @now${columns.map((c) => `, ${c} = @${c}`).join('')} WHERE id = @id AND state = @from`;
-    return this.db.prepare(sql).run({ ...set, to, now, id, from: current.state }).changes === 1;
+    return prepared(this.db, sql).run({ ...set, to, now, id, from: current.state }).changes === 1;
   }
 
   setMessage(id: number, chatId: number, messageId: number): void {
-    this.db.prepare('UPDATE orders SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, id);
+    prepared(this.db, 'UPDATE orders SET chat_id = ?, message_id = ? WHERE id = ?').run(chatId, messageId, id);
   }
 
   recordAttempt(orderId: number, at: number, outcome: string, httpStatus: number | undefined, detail: string | undefined): void {

@@ -1,4 +1,5 @@
 import { localDate } from '../catalog/time-zone.js';
+import { prepared } from '../storage/prepared.js';
 import type { Catalog, PromoCode } from '../catalog/types.js';
 import type { Db } from '../storage/open-database.js';
 
@@ -28,8 +29,7 @@ export function checkPromo(db: Db, catalog: Catalog, code: string, itemId: strin
   if (promo.validUntil !== undefined && today > promo.validUntil) return { ok: false, reason: 'expired', code: promo.code };
   if (promo.items !== undefined && !promo.items.includes(itemId)) return { ok: false, reason: 'not_applicable', code: promo.code };
   if (promo.maxUses !== undefined) {
-    const used = db
-      .prepare(
+    const used = prepared(db, 
         "SELECT count(*) FROM orders WHERE promo_code = ? AND (state = 'paid' OR (state IN ('created', 'invoiced') AND created_at > ?))",
       )
       .pluck()

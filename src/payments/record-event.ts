@@ -1,4 +1,5 @@
 import { formatMoney } from '../catalog/format.js';
+import { prepared } from '../storage/prepared.js';
 import { localize, text } from '../catalog/texts.js';
 import type { Catalog } from '../catalog/types.js';
 import { fulfilOrder, newInvoiceKeyboard } from '../access/fulfil-order.js';
@@ -37,8 +38,7 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
   const { db, orders, outbox, catalog } = d;
   return db
     .transaction((): EventOutcome => {
-      const inserted = db
-        .prepare(
+      const inserted = prepared(db, 
           `INSERT INTO aipay_events (invoice_id, event, external_id, amount, body, outcome, received_at)
            VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (invoice_id, event) DO NOTHING`,
         )
@@ -46,7 +46,7 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
       if (inserted.changes === 0) return 'duplicate';
       const eventId = Number(inserted.lastInsertRowid);
       const settle = (outcome: EventOutcome, orderId: number | null) => {
-        db.prepare('UPDATE aipay_events SET outcome = ?, order_id = ? WHERE id = ?').run(outcome, orderId, eventId);
+        prepared(db, 'UPDATE aipay_events SET outcome = ?, order_id = ? WHERE id = ?').run(outcome, orderId, eventId);
         return outcome;
       };
       const alert = (message: string) => outbox.notifyAdmins(catalog.settings.admins, escapeHtml(message), { dedupeKey: `event:${eventId}` });
