@@ -216,7 +216,7 @@ export class OutboxWorker {
     if (error instanceof GrammyError && error.error_code === 429) {
       const retryAfter = (error.parameters.retry_after ?? 1) * 1000;
       // Telegram's wait is in real time: the throttle holds the chat (or everything) that long.
-      throttle.pause(job.chatId ?? null, this.#o.realClock.now() + retryAfter);
+      throttle.pause(row.chat_id, this.#o.realClock.now() + retryAfter);
       // Telegram told us when: not a failure, so the attempt is not counted.
       this.#retry.run(now, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
       log.warn({ jobId: row.id, kind: job.kind, retryAfter }, 'outbox job rate-limited');

@@ -347,7 +347,7 @@ describe('checkout: resilience', () => {
     expect(attemptsOf(order!.id).map((a) => a.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
   });
 
-  // Product bug: updates are handled one at a time (grammY's built-in long polling, src/app.ts
+  // Regression test (fixed): updates are handled one at a time (grammY's built-in long polling, src/app.ts
   // `bot.start`), and the checkout awaits AiPay inside the update handler
   // (checkout-conversation.ts, the `conversation.external` around `checkout.invoice`). While one
   // customer's invoice is being created nobody else gets any answer: with the production client
@@ -364,7 +364,7 @@ describe('checkout: resilience', () => {
     await other.waitForMessage(startsWith('Questions?'), 500);
   });
 
-  // Product bug: src/app.ts stops the bot with grammY's bot.stop(), which does not wait for the
+  // Regression test (fixed): src/app.ts stops the bot with grammY's bot.stop(), which does not wait for the
   // update being handled, and then closes the database under it. A restart while AiPay is being
   // called (here: the first try hangs for the 1 s client timeout, the retry would succeed) makes
   // the old handler hit "The database connection is not open": no retry, the order stays
@@ -384,7 +384,7 @@ describe('checkout: resilience', () => {
     expect(ordersOf(u.id)).toEqual([expect.objectContaining({ state: 'invoiced' })]);
   });
 
-  // Product bug: after a failed invoice the phone reply keyboard ("📱 Use my Telegram number" /
+  // Regression test (fixed): after a failed invoice the phone reply keyboard ("📱 Use my Telegram number" /
   // "Cancel") stays on screen; checkout-conversation.ts removes it on success, on a limit and on
   // Cancel, but the `invoice_failed` reply carries only the inline "Try again" keyboard.
   it('takes the phone keyboard away when the invoice could not be created', async () => {

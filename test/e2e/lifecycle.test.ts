@@ -166,12 +166,12 @@ describe('reminders before the end', () => {
     expect(reminders(205)).toEqual([]);
   });
 
-  // Product bug: src/lifecycle/reminders-job.ts (and expiry-job.ts) pick the message language
+  // Regression test (fixed): src/lifecycle/reminders-job.ts (and expiry-job.ts) pick the message language
   // from customers.language only. That column is written only when the customer presses a button
   // of the language picker; a customer whose Telegram language the catalog enables (here `en`) is
   // never asked, so the column stays NULL and the reminder goes out in the catalog's default
   // language (ru), although the checkout, the invoice and the receipt were all in English.
-  it.fails('reminds a customer in the language they bought in, when the bot took it from Telegram', async () => {
+  it('reminds a customer in the language they bought in, when the bot took it from Telegram', async () => {
     const { user, externalId } = await checkoutMonthly(h, 206, { languageCode: 'en' });
     await h.aipay.pay(externalId);
     await lc.settle();
@@ -427,9 +427,9 @@ describe('expiry', () => {
     await user.waitForMessage((m) => m.text?.startsWith('Which Kaspi number') ?? false);
   });
 
-  // Product bug, same cause as the reminder above: src/lifecycle/expiry-job.ts takes the language
+  // Regression test (fixed), same cause as the reminder above: src/lifecycle/expiry-job.ts takes the language
   // from customers.language only, which is NULL for a customer the bot never had to ask.
-  it.fails('tells a customer who bought in English that the subscription has ended in English', async () => {
+  it('tells a customer who bought in English that the subscription has ended in English', async () => {
     const { user, externalId } = await checkoutMonthly(h, 507, { languageCode: 'en' });
     await h.aipay.pay(externalId);
     await lc.settle();
