@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { Api, GrammyError, HttpError } from 'grammy';
@@ -20,6 +21,7 @@ import { runExpiry, runStaleInvoices } from './lifecycle/expiry-job.js';
 import { runReminders } from './lifecycle/reminders-job.js';
 import { Scheduler } from './lifecycle/scheduler.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
+import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRouter } from './http/telegram-webhook-route.js';
 import { createApp } from './http/create-app.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox/outbox.js';
@@ -60,6 +62,8 @@ export interface AppOptions {
   aipay?: { timeoutMs?: number; attempts?: number; backoffMs?: number };
   /** Outbox worker tuning. */
   outbox?: { pollMs?: number; concurrency?: number };
+  /** https address of this server: set = Telegram updates by webhook, unset = long polling. */
+  publicUrl?: string;
   /** How long start-up waits for Telegram's getMe (default: 15 000 ms). */
   initTimeoutMs?: number;
 }
@@ -140,8 +144,12 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     scheduler.start();
     stops.push(() => scheduler.stop());
 
+    // Webhook mode: a fresh random secret each start, so an old or guessed URL gets 401.
+    const telegramSecret = o.publicUrl ? randomBytes(32).toString('hex') : undefined;
+    const routers = [aipayWebhookRouter({ db, orders, outbox, catalog, clock: o.clock, log: o.log, webhookSecret: o.aipayWebhookSecret })];
+    if (telegramSecret) routers.push(telegramWebhookRouter(bot, telegramSecret));
     const app = createApp({
-      routers: [aipayWebhookRouter({ db, orders, outbox, catalog, clock: o.clock, log: o.log, webhookSecret: o.aipayWebhookSecret })],
+      routers,
       health: () => {
         let database = 'ok';
         try {
@@ -149,8 +157,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         } catch {
           database = 'unavailable';
         }
-        const running = polling?.isRunning() ?? false;
-        return { ok: database === 'ok' && running, database, bot: running ? 'polling' : 'stopped' };
+        const running = telegramSecret !== undefined || (polling?.isRunning() ?? false);
+        return { ok: database === 'ok' && running, database, bot: telegramSecret ? 'webhook' : running ? 'polling' : 'stopped' };
       },
     });
     const server = await new Promise<Server>((resolve, reject) => {
@@ -159,27 +167,34 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         reject(error.code === 'EADDRINUSE' ? new StartupError(`Port ${o.port} is already in use. Stop the other program, or set PORT to a free port in .env.`) : error),
       );
     });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    );
+    // Closing the server stops Telegram's webhook updates; then the updates still running finish.
+    stops.push(async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await inFlight.idle();
+    });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
 
-    // The runner handles updates concurrently (one customer's slow AiPay call never holds up
-    // another's), in order per chat (see sequentialize in create-bot.ts).
-    const runner = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
-    // On stop: no more fetching, then wait for the updates in flight, before the database closes.
-    stops.push(async () => {
-      await runner.stop();
-      await inFlight.idle();
-    });
-    polling = runner;
+    if (telegramSecret) {
+      await bot.api.setWebhook(`${o.publicUrl}${TELEGRAM_WEBHOOK_PATH}`, { secret_token: telegramSecret, allowed_updates: [...ALLOWED_UPDATES] });
+    } else {
+      // Back to long polling: a webhook left from an earlier PUBLIC_URL would make getUpdates fail.
+      await bot.api.deleteWebhook();
+      // The runner handles updates concurrently (one customer's slow AiPay call never holds up
+      // another's), in order per chat (see sequentialize in create-bot.ts).
+      const runner = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+      // On stop: no more fetching, then wait for the updates in flight, before the database closes.
+      stops.push(async () => {
+        await runner.stop();
+        await inFlight.idle();
+      });
+      polling = runner;
+    }
 
-    o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath }, 'bot started');
+    o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath, mode: telegramSecret ? 'webhook' : 'polling' }, 'bot started');
     return { db, catalog, outbox, worker, scheduler, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
   } catch (error) {
     await stopAll();

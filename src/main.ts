@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       catalogPath: settings.catalogPath,
       databasePath: settings.databasePath,
       port: settings.port,
+      publicUrl: settings.publicUrl,
       clock: systemClock,
       log,
     });
