@@ -23,6 +23,7 @@ import { Scheduler } from './lifecycle/scheduler.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRouter } from './http/telegram-webhook-route.js';
 import { createApp } from './http/create-app.js';
+import { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox/outbox.js';
 import { OutboxWorker } from './outbox/worker.js';
@@ -146,10 +147,25 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
 
     // Webhook mode: a fresh random secret each start, so an old or guessed URL gets 401.
     const telegramSecret = o.publicUrl ? randomBytes(32).toString('hex') : undefined;
-    const routers = [aipayWebhookRouter({ db, orders, outbox, catalog, clock: o.clock, log: o.log, webhookSecret: o.aipayWebhookSecret })];
+    const metrics = new Metrics(db);
+    const routers = [
+      aipayWebhookRouter({
+        db,
+        orders,
+        outbox,
+        catalog,
+        clock: o.clock,
+        log: o.log,
+        webhookSecret: o.aipayWebhookSecret,
+        onRecorded: (outcome) => metrics.inc('subscription_bot_webhook_events_total', { outcome }),
+        onRejected: (reason) => metrics.inc('subscription_bot_webhook_rejects_total', { reason }),
+      }),
+    ];
     if (telegramSecret) routers.push(telegramWebhookRouter(bot, telegramSecret));
     const app = createApp({
       routers,
+      metrics: () => metrics.render(),
+      onTooLarge: () => metrics.inc('subscription_bot_webhook_rejects_total', { reason: 'too_large' }),
       health: () => {
         let database = 'ok';
         try {

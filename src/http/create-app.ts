@@ -7,6 +7,8 @@ export interface CreateAppOptions {
   health: () => { ok: boolean; [key: string]: unknown };
   /** Prometheus text for /metrics, if provided. */
   metrics?: () => string;
+  /** Called when a body over a route's limit is refused (413). */
+  onTooLarge?: () => void;
 }
 
 /** The HTTP server: /healthz, /metrics, then feature routes. No global body parser. */
@@ -28,6 +30,7 @@ export function createApp(o: CreateAppOptions): Express {
     res.status(404).json({ error: 'not found' });
   });
   const onError: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, _next) => {
+    if (err.type === 'entity.too.large') o.onTooLarge?.();
     const status = err.type === 'entity.too.large' ? 413 : typeof err.status === 'number' && err.status < 500 ? err.status : 500;
     res.status(status).json({ error: status === 413 ? 'body too large' : status === 500 ? 'internal error' : 'bad request' });
   };

@@ -29,7 +29,7 @@ describe('Telegram webhook mode (PUBLIC_URL set)', () => {
     const url = h.app.url;
     await h.restart({ publicUrl: url, port: Number(new URL(url).port) });
     const update = { update_id: 999999, message: { message_id: 1, date: 1, chat: { id: 32, type: 'private', first_name: 'X' }, from: { id: 32, is_bot: false, first_name: 'X' }, text: '/start' } };
-    for (const headers of [{ 'x-telegram-bot-api-secret-token': 'wrong' }, {}]) {
+    for (const headers of [{ 'x-telegram-bot-api-secret-token': 'wrong' }, {}] as Array<Record<string, string>>) {
       const r = await fetch(`${url}${TELEGRAM_WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(update) });
       expect(r.status).toBe(401);
     }

@@ -1,0 +1,71 @@
+// pm2 configuration: keeps the bot running on a server, restarts it after a crash or a reboot.
+//
+//   npm ci                             # once, and after every update (git pull)
+//   pm2 start ecosystem.config.cjs     # first start
+//   pm2 reload subscription-bot        # after an update or a change to .env or catalog.yaml
+//   pm2 save && pm2 startup            # once: start again after the server reboots
+//
+// `.cjs` because package.json says "type": "module" and pm2 loads this file with require().
+//
+// What runs: `sh -c "npm run build --silent && exec node dist/src/main.js"`, the same steps as
+// `npm start`. The compiled code (dist/) is not in the repository and `npm ci` does not build it,
+// so the build runs on every start: `pm2 start` works right after `npm ci`, and `pm2 reload`
+// after a `git pull` never runs yesterday's code. It takes a few seconds; a failed build keeps the
+// bot from starting, and the reason is in logs/error.log.
+// Why not `script: 'npm', args: 'start'`: pm2 would then watch npm's own process, not the bot —
+// max_memory_restart would measure npm (about 50 MB) and never the bot. `exec` replaces the shell
+// with node, so the process pm2 watches, signals and measures is the bot itself.
+// Why not `script: 'dist/src/main.js'`: it exists only after `npm run build`, and a reload after
+// an update without a build would quietly run the old code.
+// The build needs the dev dependencies (TypeScript): install with plain `npm ci`, not with
+// NODE_ENV=production or --omit=dev.
+//
+// Settings: the bot reads .env from this folder itself (cwd below), at every start — so a change
+// to .env needs only `pm2 reload subscription-bot`. Nothing is set here. A variable exported in
+// the shell that ran `pm2 start` wins over .env (pm2 passes its environment on).
+
+module.exports = {
+  apps: [
+    {
+      name: 'subscription-bot',
+      cwd: __dirname,
+      script: 'sh',
+      args: ['-c', 'npm run build --silent && exec node dist/src/main.js'],
+      interpreter: 'none',
+
+      // Exactly one process: SQLite has one writer (the bot's transactions and its outbox worker
+      // assume they are alone), and Telegram allows one getUpdates poller per bot token — a second
+      // instance would fail with 409 Conflict and steal updates. Cluster mode would do both.
+      instances: 1,
+      exec_mode: 'fork',
+
+      // Graceful shutdown: pm2 sends SIGINT; the bot stops polling, finishes the updates and
+      // Telegram calls in flight and closes the database. It gives up itself after 10 s, the same
+      // limit after which pm2 kills it (a killed bot loses nothing: the outbox resumes on start).
+      kill_timeout: 10000,
+
+      // A leak never takes the server down: restart above 300 MB (the bot needs about 100).
+      max_memory_restart: '300M',
+
+      // Restarts after a crash wait 1 s, then 1.5×, 2.25×… up to 15 s (pm2's cap), so a lost
+      // internet connection at boot is retried calmly until it is back; the delay resets after
+      // 30 s of uptime. max_restarts stops a process that dies within min_uptime of starting, again
+      // and again, right after `pm2 start`: then `pm2 status` shows "errored" and the reason is in
+      // logs/error.log (fix it, then pm2 restart subscription-bot).
+      exp_backoff_restart_delay: 1000,
+      max_restarts: 10,
+      min_uptime: 5000,
+      // Exit code 0 is a deliberate stop (e.g. no BOT_TOKEN yet: the bot prints what is missing and
+      // exits 0); restarting it would only print the same again.
+      stop_exit_codes: [0],
+
+      // Logs in this folder: logs/out.log (the bot's JSON log lines) and logs/error.log (errors,
+      // build output), each line prefixed with pm2's time. Rotate them with
+      // `pm2 install pm2-logrotate`.
+      out_file: 'logs/out.log',
+      error_file: 'logs/error.log',
+      merge_logs: true,
+      time: true,
+    },
+  ],
+};

@@ -1,0 +1,74 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { API_KEY, startHarness, TOKEN, WEBHOOK_SECRET, type Harness } from '../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+/** A logger whose JSON lines are collected in memory. */
+function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'debug', destination: stream }) };
+}
+
+async function buyMonthly(h: Harness, id: number, phone: string) {
+  const u = h.tg.addUser({ id, first_name: 'Logan', language_code: 'en' });
+  await u.sendText('/start monthly');
+  await u.waitForMessage((m) => m.text?.startsWith('Monthly') ?? false);
+  await u.pressButton(/^Buy for/);
+  await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
+  await u.sendText(phone);
+  await u.waitForMessage((m) => m.text?.startsWith('Send the invoice to') ?? false);
+  await u.pressButton('Yes, send it');
+  await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
+  return u;
+}
+
+describe('logs and metrics', () => {
+  it('writes one JSON line per payment event with order and invoice ids, and never a secret or a full phone number', async () => {
+    const { lines, log } = capture();
+    h = await startHarness({ app: { log } });
+    const u = await buyMonthly(h, 41, '+7 701 555 12 34');
+    const invoice = h.aipay.invoices[0]!;
+    u.mark();
+    expect((await h.aipay.pay(invoice.invoice_id)).status).toBe(200);
+    await u.waitForMessage((m) => m.text?.includes('Tap to join') ?? false);
+    expect((await h.aipay.pay(invoice.invoice_id, { signature: 'forged' })).status).toBe(403);
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'aipay event');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ level: 'info', event: 'invoice.paid', invoiceId: invoice.invoice_id, externalId: invoice.external_id, outcome: 'granted' });
+    expect(typeof events[0]!.time).toBe('string');
+    const all = lines.join('\n');
+    for (const secret of [TOKEN, API_KEY, WEBHOOK_SECRET, '77015551234', '7015551234', '555 12 34']) expect(all).not.toContain(secret);
+  });
+
+  it('serves Prometheus metrics: payments, grants, backlog, dead jobs and rejects by reason', async () => {
+    h = await startHarness();
+    await buyMonthly(h, 42, '+7 701 555 12 35');
+    const invoice = h.aipay.invoices[0]!;
+    await h.aipay.pay(invoice.invoice_id);
+    await h.aipay.pay(invoice.invoice_id);
+    await h.aipay.pay(invoice.invoice_id, { signature: 'forged' });
+    await h.aipay.sendWebhook('not json at all');
+    await h.app.worker.drain();
+    const text = await (await fetch(`${h.app.url}/metrics`)).text();
+    expect(text).toContain('subscription_bot_webhook_events_total{outcome="granted"} 1');
+    expect(text).toContain('subscription_bot_webhook_events_total{outcome="duplicate"} 1');
+    expect(text).toContain('subscription_bot_webhook_rejects_total{reason="signature"} 1');
+    expect(text).toContain('subscription_bot_webhook_rejects_total{reason="malformed"} 1');
+    expect(text).toContain('subscription_bot_payments{via="webhook"} 1');
+    expect(text).toContain('subscription_bot_grants 1');
+    expect(text).toMatch(/subscription_bot_outbox_backlog \d+/);
+    expect(text).toContain('subscription_bot_outbox_dead 0');
+  });
+});
