@@ -47,11 +47,10 @@ module.exports = {
       // A leak never takes the server down: restart above 300 MB (the bot needs about 100).
       max_memory_restart: '300M',
 
-      // Restarts after a crash wait 1 s, then 1.5×, 2.25×… up to 15 s (pm2's cap), so a lost
-      // internet connection at boot is retried calmly until it is back; the delay resets after
-      // 30 s of uptime. max_restarts stops a process that dies within min_uptime of starting, again
-      // and again, right after `pm2 start`: then `pm2 status` shows "errored" and the reason is in
-      // logs/error.log (fix it, then pm2 restart subscription-bot).
+      // Restarts after a crash wait 1 s, then 1.5×, 2.25×… up to 15 s (pm2's cap; back to 1 s after
+      // 30 s of uptime), so a bot that cannot reach Telegram at boot comes back by itself once the
+      // connection does. pm2 gives up ("errored" in pm2 status, reason in logs/error.log) only on
+      // a crash loop right after `pm2 start`: max_restarts exits within min_uptime of starting.
       exp_backoff_restart_delay: 1000,
       max_restarts: 10,
       min_uptime: 5000,

@@ -5,6 +5,8 @@ import { Api, GrammyError, HttpError } from 'grammy';
 import type { BotCommand } from 'grammy/types';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { loadCatalog } from './catalog/load-catalog.js';
+import { CatalogReloader } from './catalog/watch-catalog.js';
+import { escapeHtml } from './bot/html.js';
 import { formatProblem, type CatalogProblem } from './catalog/problem.js';
 import { text } from './catalog/texts.js';
 import type { Catalog } from './catalog/types.js';
@@ -75,6 +77,8 @@ export interface RunningApp {
   outbox: Outbox;
   worker: OutboxWorker;
   scheduler: Scheduler;
+  /** Re-reads catalog.yaml now (SIGHUP); the file is also watched. */
+  reloadCatalog(): boolean;
   /** The HTTP server's base URL, e.g. http://127.0.0.1:3000 */
   url: string;
   port: number;
@@ -131,6 +135,22 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     outbox.onEnqueue = () => worker.wake();
     worker.start();
     stops.push(() => worker.stop());
+
+    const reloader = new CatalogReloader({
+      path: o.catalogPath,
+      store: catalog,
+      log: o.log,
+      onInvalid: (problems) => {
+        const shown = problems.slice(0, 30).map((p) => formatProblem(p));
+        const more = problems.length > shown.length ? `\n… and ${problems.length - shown.length} more (npm run validate lists them all).` : '';
+        outbox.notifyAdmins(
+          catalog.current().settings.admins,
+          escapeHtml(`⚠️ Your catalog edit was not applied: the bot keeps running with the previous version. Fix these and save again:\n${shown.join('\n')}${more}`.slice(0, 4000)),
+        );
+      },
+    });
+    reloader.start();
+    stops.push(() => reloader.stop());
 
     const scheduler = new Scheduler(
       [
@@ -211,7 +231,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     }
 
     o.log.info({ bot: bot.botInfo.username, port, catalog: o.catalogPath, mode: telegramSecret ? 'webhook' : 'polling' }, 'bot started');
-    return { db, catalog, outbox, worker, scheduler, url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
+    return { db, catalog, outbox, worker, scheduler, reloadCatalog: () => reloader.reload('SIGHUP'), url: `http://127.0.0.1:${port}`, port, botUsername: bot.botInfo.username, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

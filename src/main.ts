@@ -36,6 +36,9 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // kill -HUP re-reads catalog.yaml (the file is watched too); before start-up ends it does nothing.
+  let reload: (() => void) | undefined;
+  process.on('SIGHUP', () => reload?.());
   let app: RunningApp;
   try {
     app = await startApp({
@@ -56,6 +59,7 @@ async function main(): Promise<number> {
     log.fatal({ err: error }, 'start-up failed');
     return fail(`Start-up failed: ${(error as Error).message}. The log line above has the details.`);
   }
+  reload = () => app.reloadCatalog();
   console.error(`@${app.botUsername} is running. AiPay webhooks: POST ${settings.publicUrl ?? `http://<this server>:${app.port}`}/webhook/aipay. Stop with Ctrl+C.`);
 
   await new Promise<void>((resolve) => {
