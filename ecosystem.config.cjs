@@ -10,10 +10,11 @@
 // What runs: `sh -c "npm run build --silent && exec node dist/src/main.js"`, the same steps as
 // `npm start`. The compiled code (dist/) is not in the repository and `npm ci` does not build it,
 // so the build runs on every start: `pm2 start` works right after `npm ci`, and `pm2 reload`
-// after a `git pull` never runs yesterday's code. It takes a few seconds; a failed build keeps the
-// bot from starting, and the reason is in logs/error.log.
+// after a `git pull` never runs yesterday's code. The price: each start or restart takes about
+// 10 s longer and briefly needs about 300 MB for the compiler (Telegram keeps the updates
+// meanwhile). A failed build keeps the bot from starting; `pm2 logs subscription-bot` says why.
 // Why not `script: 'npm', args: 'start'`: pm2 would then watch npm's own process, not the bot —
-// max_memory_restart would measure npm (about 50 MB) and never the bot. `exec` replaces the shell
+// max_memory_restart would measure npm's small process and never the bot. `exec` replaces the shell
 // with node, so the process pm2 watches, signals and measures is the bot itself.
 // Why not `script: 'dist/src/main.js'`: it exists only after `npm run build`, and a reload after
 // an update without a build would quietly run the old code.
@@ -44,23 +45,25 @@ module.exports = {
       // limit after which pm2 kills it (a killed bot loses nothing: the outbox resumes on start).
       kill_timeout: 10000,
 
-      // A leak never takes the server down: restart above 300 MB (the bot needs about 100).
+      // A leak never takes the server down: restart above 300 MB (the bot uses about 130 MB).
+      // Measured on the bot itself, not on the build before it (see `exec` above).
       max_memory_restart: '300M',
 
       // Restarts after a crash wait 1 s, then 1.5×, 2.25×… up to 15 s (pm2's cap; back to 1 s after
       // 30 s of uptime), so a bot that cannot reach Telegram at boot comes back by itself once the
-      // connection does. pm2 gives up ("errored" in pm2 status, reason in logs/error.log) only on
-      // a crash loop right after `pm2 start`: max_restarts exits within min_uptime of starting.
+      // connection does. pm2 gives up ("errored" in pm2 status; pm2 logs subscription-bot says why)
+      // only on a crash loop right after `pm2 start`: max_restarts exits, each within min_uptime.
       exp_backoff_restart_delay: 1000,
       max_restarts: 10,
       min_uptime: 5000,
       // Exit code 0 is a deliberate stop (e.g. no BOT_TOKEN yet: the bot prints what is missing and
-      // exits 0); restarting it would only print the same again.
+      // exits 0); restarting it would only print the same again. (pm2 status may then still say
+      // "waiting restart": it does not restart it. Fill in .env, then pm2 restart subscription-bot.)
       stop_exit_codes: [0],
 
-      // Logs in this folder: logs/out.log (the bot's JSON log lines) and logs/error.log (errors,
-      // build output), each line prefixed with pm2's time. Rotate them with
-      // `pm2 install pm2-logrotate`.
+      // Logs in this folder: logs/out.log (the bot's JSON log lines, and build errors) and
+      // logs/error.log (start-up messages and problems), each line prefixed with pm2's time.
+      // `pm2 logs subscription-bot` shows both; rotate them with `pm2 install pm2-logrotate`.
       out_file: 'logs/out.log',
       error_file: 'logs/error.log',
       merge_logs: true,

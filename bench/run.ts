@@ -1,10 +1,13 @@
 import { webhookBench } from './webhook.bench.js';
+import { lifecycleBench } from './lifecycle.bench.js';
 
 /** `npm run bench`: every benchmark, each with its baselines measured in the same run. */
 async function main(): Promise<void> {
   console.log(`Node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
   console.log('| measurement | result | ratio |\n| --- | --- | --- |');
-  for (const line of await webhookBench()) console.log(line);
+  const only = process.argv[2];
+  if (!only || only === 'webhook') for (const line of await webhookBench()) console.log(line);
+  if (!only || only === 'lifecycle') for (const line of await lifecycleBench()) console.log(line);
 }
 
 main().catch((error: unknown) => {

@@ -17,6 +17,7 @@ import { InFlight } from './bot/in-flight.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
+import { adminCommands } from './admin/admin-commands.js';
 import { membership } from './access/membership.js';
 import { runPaidChecks } from './lifecycle/paid-checks.js';
 import { runExpiry, runStaleInvoices } from './lifecycle/expiry-job.js';
@@ -120,7 +121,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db), outbox, orders };
 
     const inFlight = new InFlight();
-    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, inFlight, features: [adminPayments(), joinRequests(outbox), membership()] });
+    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, inFlight, features: [adminPayments(), adminCommands(), joinRequests(outbox), membership()] });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
       await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);

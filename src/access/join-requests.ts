@@ -24,7 +24,7 @@ export function joinRequests(outbox: Outbox): Composer<BotContext> {
       return;
     }
     if (isEntitled(db, ctx.catalog, userId, chatId, clock.now())) {
-      outbox.enqueue({ kind: 'approve_join_request', chatId, userId }, { dedupeKey: `approve:${chatId}:${userId}:${req.date}` });
+      outbox.enqueue({ kind: 'approve_join_request', chatId, userId }, { dedupeKey: `approve:${ctx.update.update_id}` });
       log.info({ chatId, userId }, 'join request approved');
       return;
     }
@@ -40,7 +40,7 @@ export function joinRequests(outbox: Outbox): Composer<BotContext> {
         text: escapeHtml(ctx.t('join_declined', { channel: title })),
         replyMarkup: { inline_keyboard: keyboard.inline_keyboard },
       },
-      { dedupeKey: `decline:${chatId}:${userId}:${req.date}` },
+      { dedupeKey: `decline:${ctx.update.update_id}` },
     );
     log.info({ chatId, userId }, 'join request declined: not entitled');
   });

@@ -5,6 +5,7 @@ import type { BotContext } from '../bot/context.js';
 import { escapeHtml } from '../bot/html.js';
 import { localize, text } from '../catalog/texts.js';
 import { isEntitled } from './entitlement.js';
+import { resolveLanguage } from '../bot/flavor.js';
 import { enqueueChannelAccess } from './fulfil-order.js';
 
 /**
@@ -13,25 +14,18 @@ import { enqueueChannelAccess } from './fulfil-order.js';
  * was made for, and has no access of their own, they are removed and told why, and the customer
  * gets a fresh link.
  */
-function onJoinedByLink(ctx: BotContext, chatId: number, joinerId: number, link: string): void {
+function onJoinedByLink(ctx: BotContext, chatId: number, joiner: { id: number; language_code?: string }, link: string): void {
   const { db, clock, outbox } = ctx.deps;
   const now = clock.now();
-  const issued = prepared<[string], { id: number; user_id: number }>(db, 'SELECT id, user_id FROM invite_links WHERE link = ?').get(link);
+  const issued = db.prepare<[string], { id: number; user_id: number }>('SELECT id, user_id FROM invite_links WHERE link = ?').get(link);
   if (!issued) return; // a link someone else made: not ours to judge
   db.transaction(() => {
-    prepared(db, 'UPDATE invite_links SET used_at = coalesce(used_at, ?) WHERE id = ?').run(now, issued.id);
+    db.prepare('UPDATE invite_links SET used_at = coalesce(used_at, ?) WHERE id = ?').run(now, issued.id);
     if (ctx.catalog.settings.accessMode !== 'invite_link') return;
     outbox.enqueue({ kind: 'revoke_link', chatId, link }, { dedupeKey: `revoke:${issued.id}` });
-    if (issued.user_id === joinerId || isEntitled(db, ctx.catalog, joinerId, chatId, now)) return;
+    if (issued.user_id === joiner.id) return;
     const channel = [...ctx.catalog.channels.values()].find((c) => c.chatId === chatId);
-    const title = channel ? localize(channel.title, ctx.catalog.settings.defaultLanguage, ctx.catalog.settings.defaultLanguage) : String(chatId);
-    outbox.enqueue({ kind: 'remove_member', chatId, userId: joinerId }, { dedupeKey: `misuse-remove:${issued.id}:${joinerId}` });
-    const joiner = ctx.deps.customers.get(joinerId);
-    const joinerLang = joiner?.language ?? ctx.catalog.settings.defaultLanguage;
-    outbox.enqueue(
-      { kind: 'message', chatId: joinerId, userId: joinerId, text: escapeHtml(text(ctx.catalog, joinerLang, 'link_not_yours', { channel: title })) },
-      { dedupeKey: `misuse-tell:${issued.id}:${joinerId}` },
-    );
+    // The customer the link was made for still needs a way in, whoever used it.
     if (channel) {
       const owner = ctx.deps.customers.get(issued.user_id);
       enqueueChannelAccess(
@@ -44,6 +38,15 @@ function onJoinedByLink(ctx: BotContext, chatId: number, joinerId: number, link:
         'link_misused',
       );
     }
+    if (isEntitled(db, ctx.catalog, joiner.id, chatId, now)) return; // they may be here on their own
+    const lang = resolveLanguage(ctx.catalog, ctx.deps.customers.get(joiner.id)?.language, joiner.language_code).lang;
+    const title = channel ? localize(channel.title, lang, ctx.catalog.settings.defaultLanguage) : String(chatId);
+    outbox.enqueue({ kind: 'remove_member', chatId, userId: joiner.id }, { dedupeKey: `misuse-remove:${issued.id}:${joiner.id}` });
+    outbox.enqueue(
+      // They may never have written to the bot: then Telegram refuses the message, and that is fine.
+      { kind: 'message', chatId: joiner.id, userId: joiner.id, text: escapeHtml(text(ctx.catalog, lang, 'link_not_yours', { channel: title })), optional: true },
+      { dedupeKey: `misuse-tell:${issued.id}:${joiner.id}` },
+    );
   })();
 }
 
@@ -71,7 +74,7 @@ export function membership(): Composer<BotContext> {
       )
       .run(u.chat.id, u.new_chat_member.user.id, IN.has(u.new_chat_member.status) ? 'member' : u.new_chat_member.status, ctx.deps.clock.now());
     if (u.invite_link && IN.has(u.new_chat_member.status) && !IN.has(u.old_chat_member.status)) {
-      onJoinedByLink(ctx, u.chat.id, u.new_chat_member.user.id, u.invite_link.invite_link);
+      onJoinedByLink(ctx, u.chat.id, u.new_chat_member.user, u.invite_link.invite_link);
     }
   });
 

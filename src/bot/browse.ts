@@ -58,7 +58,12 @@ export function cardScreen(ctx: BotContext, item: Item): Screen {
   }
   if (item.kind === 'product' && channelIds.length > 0) facts.push(ctx.t('card_lifetime'));
   const userId = ctx.from?.id;
-  const trialOffered = item.kind === 'plan' && item.trialDays > 0 && userId !== undefined && !ctx.deps.access.trialUsed(userId, item.id);
+  const trialOffered =
+    item.kind === 'plan' &&
+    item.trialDays > 0 &&
+    userId !== undefined &&
+    !ctx.deps.access.trialUsed(userId, item.id) &&
+    !ctx.deps.access.activeSubscription(userId, item.id);
   if (trialOffered) facts.push(ctx.t('card_trial', { days: item.trialDays }));
   const factsText = facts.map(escapeHtml).join('\n');
   const descriptionBudget = MESSAGE_LIMIT - head.length - factsText.length - 8;

@@ -268,7 +268,7 @@ export function checkoutFeature(): Composer<BotContext> {
   bot.on('callback_query:data', async (ctx, next) => {
     const cb = decodeCallback(ctx.callbackQuery.data);
     if (!cb) return next();
-    if (cb.type === 'buy' || cb.type === 'renew') {
+    if (cb.type === 'buy' || cb.type === 'renew' || cb.type === 'promo') {
       const item = findItem(ctx.catalog, cb.id);
       if (!item) return unavailable(ctx);
       const userId = ctx.from.id;
@@ -281,6 +281,12 @@ export function checkoutFeature(): Composer<BotContext> {
             show_alert: true,
           });
         }
+      }
+      if (cb.type === 'promo') {
+        await ctx.answerCallbackQuery();
+        await ctx.conversation.exitAll();
+        await ctx.conversation.enter(PROMO, { itemId: item.id } satisfies CheckoutArgs);
+        return;
       }
       const violation = ctx.deps.checkout.limitFor(userId);
       if (violation) return ctx.answerCallbackQuery({ text: limitText(ctx, violation), show_alert: true });
@@ -297,14 +303,6 @@ export function checkoutFeature(): Composer<BotContext> {
       if (!result.ok) return ctx.answerCallbackQuery({ text: ctx.t('trial_used', { plan: title }), show_alert: true });
       await ctx.answerCallbackQuery();
       return; // the trial's receipt and links come through the outbox, like a payment's
-    }
-    if (cb.type === 'promo') {
-      const item = findItem(ctx.catalog, cb.id);
-      if (!item) return unavailable(ctx);
-      await ctx.answerCallbackQuery();
-      await ctx.conversation.exitAll();
-      await ctx.conversation.enter(PROMO, { itemId: item.id } satisfies CheckoutArgs);
-      return;
     }
     if (cb.type === 'cancel_order') {
       const order = ctx.deps.checkout.cancel(cb.orderId, ctx.from.id);

@@ -29,8 +29,17 @@ export function flavor(deps: BotDeps): MiddlewareFn<Context & BotFlavor> {
     ctx.deps = deps;
     ctx.catalog = catalog;
     const from = ctx.from;
-    if (from && !from.is_bot && ctx.chat?.type === 'private') deps.customers.seen(from, deps.clock.now());
-    const stored = from ? deps.customers.get(from.id)?.language : undefined;
+    const seen = from ? deps.customers.get(from.id) : undefined;
+    // Write only what changed: most updates come from customers the bot already knows as they are.
+    if (
+      from &&
+      !from.is_bot &&
+      ctx.chat?.type === 'private' &&
+      (!seen || seen.blocked || seen.username !== (from.username ?? null) || seen.firstName !== from.first_name || seen.lastName !== (from.last_name ?? null))
+    ) {
+      deps.customers.seen(from, deps.clock.now());
+    }
+    const stored = seen?.language;
     const { lang, known } = resolveLanguage(catalog, stored, from?.language_code);
     // Remember the language Telegram gave, so messages sent later (reminders, receipts) use it too.
     if (from && known && !stored && ctx.chat?.type === 'private') deps.customers.setLanguage(from.id, lang, deps.clock.now());

@@ -38,8 +38,7 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The wall-clock parts of instant `ms` in `timeZone`. */
-export function toLocal(ms: number, timeZone: string): LocalParts {
+function viaIntl(ms: number, timeZone: string): LocalParts {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
@@ -51,6 +50,44 @@ export function toLocal(ms: number, timeZone: string): LocalParts {
     hour: parts.hour!,
     minute: parts.minute!,
     second: parts.second!,
+  };
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+const offsets = new Map<string, Map<number, number>>();
+
+/**
+ * The zone's offset from UTC (ms) at `ms`. Intl is slow, and zones change their offset only at
+ * quarter-hour boundaries, so the answer is kept per zone and quarter hour.
+ */
+function offsetAt(ms: number, timeZone: string): number {
+  const bucket = Math.floor(ms / QUARTER_HOUR);
+  let zone = offsets.get(timeZone);
+  if (!zone) {
+    zone = new Map();
+    offsets.set(timeZone, zone);
+  }
+  let offset = zone.get(bucket);
+  if (offset === undefined) {
+    const start = bucket * QUARTER_HOUR;
+    const l = viaIntl(start, timeZone);
+    offset = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - start;
+    if (zone.size > 50_000) zone.clear();
+    zone.set(bucket, offset);
+  }
+  return offset;
+}
+
+/** The wall-clock parts of instant `ms` in `timeZone`. */
+export function toLocal(ms: number, timeZone: string): LocalParts {
+  const d = new Date(ms + offsetAt(ms, timeZone));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
   };
 }
 

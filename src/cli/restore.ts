@@ -37,8 +37,9 @@ async function main(argv: string[]): Promise<number> {
     ? ` The database it replaced is saved as ${displayPath(result.previous)}${result.previousDamaged ? ' (it was damaged: kept as it was)' : ''}.`
     : '';
   const upgraded = result.summary.version > result.versionBefore ? ` It was upgraded from database version ${result.versionBefore} to ${result.summary.version}.` : '';
+  const n = (count: number, one: string) => `${count} ${one}${count === 1 ? '' : 's'}`;
   console.log(
-    `Restored ${displayPath(result.databasePath)} from ${displayPath(result.from)}: ${result.summary.orders} orders, ${result.summary.customers} customers.${upgraded}${saved} ` +
+    `Restored ${displayPath(result.databasePath)} from ${displayPath(result.from)}: ${n(result.summary.orders, 'order')}, ${n(result.summary.customers, 'customer')}.${upgraded}${saved} ` +
       'Start the bot again: pm2 start subscription-bot (or npm start).',
   );
   return 0;

@@ -70,6 +70,10 @@ export const STALE_MARGIN_MS = 15 * 60_000;
 
 /** Orders with no event long after their invoice's lifetime become stale; a late `paid` still wins. */
 export function runStaleInvoices(d: { db: Db; catalog: Catalog; log: Logger }, now: number): number {
+  const cutoff = now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS;
+  // Read first: the common case (nothing stale) then takes no write lock at all.
+  const any = prepared(d.db, "SELECT 1 FROM orders WHERE state IN ('created', 'invoiced') AND created_at < ? LIMIT 1").get(cutoff);
+  if (!any) return 0;
   const changed = prepared(d.db, "UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
     .run(now, now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS).changes;
   if (changed > 0) d.log.info({ stale: changed }, 'invoices went stale');

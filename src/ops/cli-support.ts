@@ -53,6 +53,8 @@ export function askYes(question: string, input: NodeJS.ReadableStream = process.
     output.write(question);
     rl.once('line', (line) => {
       answered = true;
+      // A terminal echoes the Enter key; piped input does not.
+      if (!(input as { isTTY?: boolean }).isTTY) output.write('\n');
       rl.close();
       resolve(line.trim().toLowerCase() === 'yes');
     });

@@ -4,7 +4,7 @@
  * to print: what was found and, for every problem, what to fix and where. Nothing here prints,
  * exits or reads the environment; nothing returned contains a secret.
  */
-import type { ChatMember } from 'grammy/types';
+import type { ChatMember, WebhookInfo } from 'grammy/types';
 import { NEEDED_RIGHTS } from '../access/membership.js';
 import type { LoadResult } from '../catalog/load-catalog.js';
 import { formatProblem } from '../catalog/problem.js';
@@ -12,6 +12,7 @@ import { localize } from '../catalog/texts.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Settings } from '../settings.js';
 import type { Db } from '../storage/open-database.js';
+import { TELEGRAM_WEBHOOK_PATH } from '../http/telegram-webhook-route.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -29,6 +30,7 @@ export interface CheckResult {
 export interface TelegramChecksApi {
   getMe(): Promise<{ id: number; username: string }>;
   getChatMember(chatId: number, userId: number): Promise<ChatMember>;
+  getWebhookInfo(): Promise<WebhookInfo>;
 }
 
 export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
@@ -201,9 +203,10 @@ export const ATTENTION_WINDOW_MS = 7 * 24 * 60 * 60_000;
 /**
  * The outbox (Telegram actions waiting to be done): how many are due and since when, and which
  * failed for good ('attention') in the last 7 days. Jobs for customers who blocked the bot are
- * not reported: nobody can fix those.
+ * not reported: nobody can fix those. A message to an admin that failed gets its own line (the
+ * bot cannot alert anyone about it): usually that admin never pressed Start in the bot.
  */
-export function checkOutbox(db: Db, now: number): CheckResult[] {
+export function checkOutbox(db: Db, now: number, context: { admins?: readonly number[]; botUsername?: string } = {}): CheckResult[] {
   const exists = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").pluck().get() === 1;
   if (!exists) return [];
   const due = db
@@ -235,14 +238,26 @@ export function checkOutbox(db: Db, now: number): CheckResult[] {
       });
     }
   }
-  const attention = db
+
+  const failed = db
     .prepare<[number], { id: number; kind: string; chat_id: number | null; last_error: string | null }>(
-      `SELECT id, kind, chat_id, last_error FROM outbox
-       WHERE state = 'attention' AND updated_at >= ?
-         AND coalesce(last_error, '') NOT LIKE '%blocked by the user%' AND coalesce(last_error, '') NOT LIKE '%user is deactivated%'
-       ORDER BY updated_at DESC`,
+      "SELECT id, kind, chat_id, last_error FROM outbox WHERE state = 'attention' AND updated_at >= ? ORDER BY updated_at DESC",
     )
     .all(now - ATTENTION_WINDOW_MS);
+  const admins = new Set(context.admins ?? []);
+  const toAdmin = (a: (typeof failed)[number]) => a.kind === 'message' && a.chat_id !== null && admins.has(a.chat_id);
+  const adminErrors = new Map<number, string>();
+  for (const a of failed.filter(toAdmin)) if (!adminErrors.has(a.chat_id!)) adminErrors.set(a.chat_id!, a.last_error ?? 'no error recorded');
+  for (const [admin, error] of adminErrors) {
+    results.push({
+      status: 'warn',
+      title: `Admin ${admin} gets no messages from the bot (${error})`,
+      fix:
+        `${admin} must open ${context.botUsername ? `@${context.botUsername}` : 'the bot'} in Telegram and press Start (or unblock it). ` +
+        'If the id is wrong, fix settings.admins in the catalog: the bot answers /whoami with anyone’s id.',
+    });
+  }
+  const attention = failed.filter((a) => !toAdmin(a) && !/blocked by the user|user is deactivated/.test(a.last_error ?? ''));
   if (attention.length === 0) {
     results.push({ status: 'ok', title: 'Outbox: no Telegram action failed in the last 7 days' });
   } else {
@@ -318,6 +333,54 @@ export async function checkPublicUrl(fetchFn: FetchLike, publicUrl: string | und
   }
 }
 
+/**
+ * How Telegram delivers the bot's updates (getWebhookInfo), against what the settings ask for:
+ * with PUBLIC_URL a webhook to `${PUBLIC_URL}/webhook/telegram` that works (Telegram's own last
+ * error is shown), without it none (long polling). A webhook pointing elsewhere means another
+ * server uses the same token, or the bot was not restarted after PUBLIC_URL changed.
+ */
+export async function checkTelegramDelivery(api: TelegramChecksApi, publicUrl: string | undefined, botRunning: boolean, port: number, now: number): Promise<CheckResult> {
+  let info: WebhookInfo;
+  try {
+    info = await api.getWebhookInfo();
+  } catch (error) {
+    return { ...unreachableTelegram(error, undefined), title: 'How Telegram delivers updates could not be checked — Telegram did not answer' };
+  }
+  const expected = publicUrl ? `${publicUrl}${TELEGRAM_WEBHOOK_PATH}` : '';
+  const waiting = info.pending_update_count > 0 ? ` (${info.pending_update_count} update${info.pending_update_count === 1 ? '' : 's'} waiting)` : '';
+  const recentError = info.last_error_date !== undefined && now / 1000 - info.last_error_date < 3600 ? info.last_error_message : undefined;
+  const otherServer = 'Another server or program may use the same BOT_TOKEN: stop it (one token serves one bot; @BotFather makes another), then pm2 reload subscription-bot.';
+  const url = info.url ?? '';
+  if (url === expected) {
+    if (!expected) return { status: 'ok', title: `Telegram updates: long polling (PUBLIC_URL is not set)${waiting}` };
+    if (recentError) {
+      return {
+        status: 'fail',
+        title: `Telegram cannot deliver updates to ${expected}: "${recentError}"${waiting}`,
+        fix: botRunning
+          ? `Check that the domain points to this server, that its HTTPS certificate is valid, and that the reverse proxy (Caddy, nginx) forwards https to 127.0.0.1:${port}.`
+          : 'Start the bot (pm2 start ecosystem.config.cjs), then run npm run doctor again.',
+      };
+    }
+    return { status: 'ok', title: `Telegram delivers updates to ${expected}${waiting}` };
+  }
+  if (expected) {
+    if (!url) {
+      return botRunning
+        ? { status: 'fail', title: 'PUBLIC_URL is set but Telegram has no webhook for the bot', fix: 'Restart the bot (pm2 reload subscription-bot): it sets the webhook when it starts.' }
+        : { status: 'ok', title: `Telegram updates: the bot sets its webhook (${expected}) when it starts` };
+    }
+    return {
+      status: 'fail',
+      title: `Telegram sends this bot's updates to ${url}, not to ${expected}`,
+      fix: `If you changed PUBLIC_URL, restart the bot (pm2 reload subscription-bot). ${otherServer}`,
+    };
+  }
+  return botRunning
+    ? { status: 'fail', title: `Telegram sends this bot's updates to ${url}, so this server gets none`, fix: otherServer }
+    : { status: 'warn', title: `A Telegram webhook is set (${url}); the bot removes it when it starts without PUBLIC_URL`, fix: otherServer };
+}
+
 // ---- helpers --------------------------------------------------------------------------------
 
 /** The exit code of doctor: 1 when any check failed. */
@@ -344,24 +407,29 @@ function telegramErrorCode(error: unknown): number | undefined {
 function unreachableTelegram(error: unknown, apiRoot: string | undefined): CheckResult {
   const custom = apiRoot !== undefined && apiRoot !== 'https://api.telegram.org';
   const code = telegramErrorCode(error);
-  const why = code !== undefined ? `it answered ${code}: ${(error as { description?: string }).description ?? ''}` : 'no answer';
+  // grammY wraps a network failure in an HttpError whose `error` is fetch's.
+  const why = code !== undefined ? `it answered ${code}: ${(error as { description?: string }).description ?? ''}` : describeFetchError((error as { error?: unknown }).error ?? error, 10_000);
   return {
     status: 'fail',
-    title: `Telegram${custom ? ` (${apiRoot})` : ''} could not be asked (${why})`,
+    title: `Telegram${custom ? ` (${apiRoot})` : ''} could not be reached (${why})`,
     fix: `Check the server's internet connection${custom ? ' and TELEGRAM_API_ROOT in .env' : ''}, then run npm run doctor again.`,
   };
 }
 
 function describeFetchError(error: unknown, timeoutMs: number): string {
   const name = (error as Error)?.name;
+  const seconds = /timed out after (\d+) seconds/.exec((error as Error)?.message ?? '')?.[1]; // grammY's own timeout
+  if (seconds) return `no answer within ${seconds} s`;
   if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+  // Node's fetch puts the system error in `cause`; node-fetch (grammY's client) on the error itself.
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  const code = cause?.code ?? '';
+  const code = cause?.code ?? (error as { code?: string })?.code ?? '';
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the domain name does not resolve';
   if (/CERT|SSL|TLS/i.test(code) || /certificate/i.test(cause?.message ?? '')) return 'its HTTPS certificate is not valid';
   if (code === 'ECONNRESET') return 'the connection was cut';
-  return cause?.message ?? (error as Error)?.message ?? String(error);
+  // A Bot API URL holds the token: never show one.
+  return (cause?.message ?? (error as Error)?.message ?? String(error)).replace(/\/bot[^/\s]+\//g, '/bot…/');
 }
 
 function parseHealth(body: string): { ok: boolean; database?: string; bot?: string } | undefined {

@@ -14,6 +14,7 @@ import {
   checkDatabase,
   checkOutbox,
   checkPublicUrl,
+  checkTelegramDelivery,
   type CheckResult,
   type FetchLike,
   type TelegramChecksApi,
@@ -54,16 +55,17 @@ export async function runDoctor(d: DoctorDeps): Promise<CheckResult[]> {
     results.push({ status: 'warn', title: `Channels were not checked: that needs ${why}`, fix: 'Fix the problems above, then run npm run doctor again.' });
   }
 
-  results.push(...checkDatabaseFile(s.databasePath, d.now()));
+  results.push(...checkDatabaseFile(s.databasePath, d.now(), { admins: load.ok ? load.catalog.settings.admins : undefined, botUsername: token.bot?.username }));
 
   const local = await checkBotRunning(d.fetch, s.port, Math.min(timeoutMs, 5000));
   results.push(local.result);
   results.push(await checkPublicUrl(d.fetch, s.publicUrl, local.running, s.port, timeoutMs));
+  if (api && token.bot) results.push(await checkTelegramDelivery(api, s.publicUrl, local.running, s.port, d.now()));
 
   return results.map((r) => scrub(r, [s.botToken, s.aipayApiKey, s.aipayWebhookSecret]));
 }
 
-function checkDatabaseFile(path: string, now: number): CheckResult[] {
+function checkDatabaseFile(path: string, now: number, context: Parameters<typeof checkOutbox>[2]): CheckResult[] {
   const shown = displayPath(path);
   if (!existsSync(path)) {
     return [{ status: 'warn', title: `No database yet at ${shown}`, fix: 'The bot creates it when it first starts; if it has run before, check DATABASE_PATH in .env.' }];
@@ -79,7 +81,7 @@ function checkDatabaseFile(path: string, now: number): CheckResult[] {
     const newest = listBackups(defaultBackupDir(path), BACKUP_PREFIX).at(-1);
     const result = checkDatabase(db, shown, MIGRATIONS.length, newest && displayPath(newest.file));
     if (result.status === 'fail') return [result];
-    return [result, ...checkOutbox(db, now)];
+    return [result, ...checkOutbox(db, now, context)];
   } finally {
     db.close();
   }

@@ -9,7 +9,15 @@ export type ReplyMarkup = InlineKeyboardMarkup;
 
 export type Job =
   /** A message to a customer or an admin. */
-  | { kind: 'message'; chatId: number; text: string; replyMarkup?: ReplyMarkup; userId?: number }
+  | {
+      kind: 'message';
+      chatId: number;
+      text: string;
+      replyMarkup?: ReplyMarkup;
+      userId?: number;
+      /** A courtesy note: a 403 (never talked to the bot, or blocked it) is not worth an alert. */
+      optional?: boolean;
+    }
   /**
    * Access to one channel for a paid customer: unban if they were removed, then (unless already a
    * member) a personal link, recorded before the message that carries it.

@@ -128,8 +128,9 @@ export class OutboxWorker {
     while (this.#running) {
       let delay = this.#o.pollMs;
       try {
-        this.#startDue();
-        delay = this.#nextWakeDelay();
+        const { throttledFor } = this.#startDue();
+        // Held by the throttle: wake exactly when the next send is allowed, not at the next poll.
+        delay = throttledFor !== undefined ? Math.max(1, Math.min(throttledFor, this.#o.pollMs)) : this.#nextWakeDelay();
       } catch (error) {
         // A locked or failing database must not end the loop: wait a moment and look again.
         this.#o.log.error({ err: error }, 'outbox worker could not read its queue; retrying');
@@ -155,13 +156,17 @@ export class OutboxWorker {
     });
   }
 
-  /** Claims and starts as many due jobs as the concurrency and throttle allow. Returns whether any started. */
-  #startDue(): boolean {
+  /**
+   * Claims and starts as many due jobs as the concurrency and throttle allow. Returns whether any
+   * started and, when due jobs were held by the throttle, how long until the first may go.
+   */
+  #startDue(): { started: boolean; throttledFor?: number } {
     const { db, clock, throttle, realClock } = this.#o;
     const now = clock.now();
     const real = realClock.now();
     let started = false;
-    if (this.#inFlight.size >= this.#o.concurrency) return false;
+    let throttledFor: number | undefined;
+    if (this.#inFlight.size >= this.#o.concurrency) return { started };
     const candidates = prepared<[number, number], { id: number; chat_id: number | null }>(db, 
         `SELECT id, chat_id FROM outbox
          WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
@@ -172,7 +177,9 @@ export class OutboxWorker {
     for (const c of candidates) {
       if (this.#inFlight.size >= this.#o.concurrency) break;
       if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
-      if (throttle.waitFor(c.chat_id, real) > 0) {
+      const wait = throttle.waitFor(c.chat_id, real);
+      if (wait > 0) {
+        throttledFor = Math.min(throttledFor ?? Infinity, wait);
         if (c.chat_id !== null) busyChats.add(c.chat_id);
         continue;
       }
@@ -184,7 +191,7 @@ export class OutboxWorker {
       const p = this.#perform(row).finally(() => this.#inFlight.delete(p));
       this.#inFlight.add(p);
     }
-    return started;
+    return { started, throttledFor };
   }
 
   async #perform(row: Row): Promise<void> {
@@ -258,7 +265,12 @@ export class OutboxWorker {
     const { api, db, clock } = this.#o;
     switch (job.kind) {
       case 'message':
-        await api.sendMessage(job.chatId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup, link_preview_options: { is_disabled: true } });
+        try {
+          await api.sendMessage(job.chatId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup, link_preview_options: { is_disabled: true } });
+        } catch (error) {
+          if (job.optional && error instanceof GrammyError && error.error_code === 403) return;
+          throw error;
+        }
         return;
       case 'approve_join_request':
         try {

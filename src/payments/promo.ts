@@ -17,7 +17,7 @@ export function discounted(price: number, promo: PromoCode): number {
 /**
  * Whether `code` can be used for `itemId` now: known (any case), started and not ended (local dates
  * in the catalog's zone, inclusive), for this item, and not used up. Uses are paid orders plus
- * invoices still open; call inside the transaction that creates the order, so the last use cannot
+ * invoices that can still be paid (a cancelled one too, until its lifetime ends); call inside the transaction that creates the order, so the last use cannot
  * be taken twice.
  */
 export function checkPromo(db: Db, catalog: Catalog, code: string, itemId: string, price: number, now: number): PromoCheck {
@@ -30,7 +30,7 @@ export function checkPromo(db: Db, catalog: Catalog, code: string, itemId: strin
   if (promo.items !== undefined && !promo.items.includes(itemId)) return { ok: false, reason: 'not_applicable', code: promo.code };
   if (promo.maxUses !== undefined) {
     const used = prepared(db, 
-        "SELECT count(*) FROM orders WHERE promo_code = ? AND (state = 'paid' OR (state IN ('created', 'invoiced') AND created_at > ?))",
+        "SELECT count(*) FROM orders WHERE promo_code = ? AND (state = 'paid' OR (state IN ('created', 'invoiced', 'cancelled') AND created_at > ?))",
       )
       .pluck()
       .get(promo.code, now - catalog.settings.invoiceLifetimeMs) as number;

@@ -1,0 +1,137 @@
+import { InlineKeyboard } from 'grammy';
+import { isEntitled } from '../access/entitlement.js';
+import { addPeriod, enqueueChannelAccess } from '../access/fulfil-order.js';
+import { encodeCallback } from '../bot/callback-data.js';
+import { escapeHtml } from '../bot/html.js';
+import { DAY } from '../catalog/duration.js';
+import { formatDate } from '../catalog/format.js';
+import { localize, text } from '../catalog/texts.js';
+import type { Catalog, Language, Plan } from '../catalog/types.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { termsOf } from '../payments/terms.js';
+import { prepared } from '../storage/prepared.js';
+import type { Db } from '../storage/open-database.js';
+import { audit } from './audit.js';
+
+export interface AdminAccessDeps {
+  db: Db;
+  outbox: Outbox;
+  catalog: Catalog;
+}
+
+/** The language the bot speaks to `userId` in messages it starts (their choice, else the default). */
+export function customerLanguage(db: Db, catalog: Catalog, userId: number): Language {
+  const stored = prepared<[number], { language: Language | null }>(db, 'SELECT language FROM customers WHERE user_id = ?').get(userId)?.language;
+  return stored && catalog.settings.languages.includes(stored) ? stored : catalog.settings.defaultLanguage;
+}
+
+export interface Granted {
+  subscriptionId: number;
+  from: number;
+  to: number;
+  /** Whether an active subscription was extended (else a new one started). */
+  extended: boolean;
+}
+
+/**
+ * An admin gives `plan` to a customer without payment, in one transaction: the active
+ * subscription is extended from its current end (while access lasts), else a new one starts now;
+ * by `days`, or by the plan's period. The period is recorded without an order; channel access and
+ * a message to the customer go through the outbox; the action is audited.
+ */
+export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; userId: number; plan: Plan; days?: number; now: number }): Granted {
+  const { db, outbox, catalog } = d;
+  const { userId, plan, now } = o;
+  return db
+    .transaction((): Granted => {
+      const terms = termsOf(plan);
+      const active = prepared<[number, string], { id: number; ends_at: number }>(db, "SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'").get(
+        userId,
+        plan.id,
+      );
+      const from = active && active.ends_at + catalog.settings.graceMs > now ? active.ends_at : now;
+      const to = o.days !== undefined ? from + o.days * DAY : addPeriod(from, plan.period, catalog.settings.timezone);
+      let subscriptionId: number;
+      if (active) {
+        prepared(db, 'UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
+        subscriptionId = active.id;
+        prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
+      } else {
+        subscriptionId = Number(
+          prepared(db, "INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', 0, ?, ?)").run(
+            userId,
+            plan.id,
+            JSON.stringify(terms),
+            now,
+            to,
+            now,
+            now,
+          ).lastInsertRowid,
+        );
+      }
+      const periodId = Number(
+        prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, NULL, ?, ?, ?)').run(subscriptionId, from, to, now)
+          .lastInsertRowid,
+      );
+      const lang = customerLanguage(db, catalog, userId);
+      const title = localize(plan.title, lang, catalog.settings.defaultLanguage);
+      const words = text(catalog, lang, 'my_subscription', { plan: title, ends_at: formatDate(to, lang, catalog.settings.timezone) });
+      outbox.enqueue({ kind: 'message', chatId: userId, userId, text: escapeHtml(`✅ ${words}`) }, { dedupeKey: `admin-grant:${periodId}:message` });
+      enqueueChannelAccess(d, userId, lang, plan.channels, `grant ${plan.id}`, `admin-grant:${periodId}`);
+      audit(db, o.adminId, 'grant', { userId, planId: plan.id, days: o.days ?? null, subscriptionId, from, to, extended: active !== undefined }, now);
+      return { subscriptionId, from, to, extended: active !== undefined };
+    })
+    .immediate();
+}
+
+export interface Revoked {
+  subscriptionId: number;
+  /** Chat ids the customer is removed from (those nothing else of theirs covers). */
+  removedFrom: number[];
+}
+
+/**
+ * An admin ends a customer's active subscription to `planId` now, in one transaction, like the
+ * expiry job: removal (ban, then unban only_if_banned) from each of its channels that no other
+ * subscription or purchase of theirs covers, and a message with a Renew button. Undefined when
+ * there is no active subscription.
+ */
+export function revokeSubscription(d: AdminAccessDeps, o: { adminId: number; userId: number; planId: string; now: number }): Revoked | undefined {
+  const { db, outbox, catalog } = d;
+  const { userId, planId, now } = o;
+  return db
+    .transaction((): Revoked | undefined => {
+      const sub = prepared<[number, string], { id: number; terms: string; ends_at: number }>(
+        db,
+        "SELECT id, terms, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'",
+      ).get(userId, planId);
+      if (!sub) return undefined;
+      prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, ends_at = min(ends_at, ?), updated_at = ? WHERE id = ?").run(now, now, now, sub.id);
+      prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${sub.id}:%`);
+      const terms = JSON.parse(sub.terms) as { title: never; channels: string[] };
+      const removedFrom: number[] = [];
+      for (const channelId of terms.channels) {
+        const channel = catalog.channels.get(channelId);
+        if (!channel || removedFrom.includes(channel.chatId) || isEntitled(db, catalog, userId, channel.chatId, now)) continue;
+        // A link not yet sent (a grant just before) must not arrive after the removal.
+        prepared(
+          db,
+          "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND kind = 'grant_access' AND json_extract(payload, '$.userId') = ? AND json_extract(payload, '$.chatId') = ?",
+        ).run(now, userId, channel.chatId);
+        outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId }, { dedupeKey: `revoke:${sub.id}:${channel.chatId}` });
+        removedFrom.push(channel.chatId);
+      }
+      const lang = customerLanguage(db, catalog, userId);
+      const plan = localize(terms.title, lang, catalog.settings.defaultLanguage);
+      const keyboard = catalog.plans.has(planId)
+        ? new InlineKeyboard().text(text(catalog, lang, 'button_renew'), encodeCallback({ type: 'renew', id: planId }))
+        : new InlineKeyboard().text(text(catalog, lang, 'button_menu'), encodeCallback({ type: 'menu' }));
+      outbox.enqueue(
+        { kind: 'message', chatId: userId, userId, text: escapeHtml(text(catalog, lang, 'subscription_ended', { plan })), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
+        { dedupeKey: `revoked:${sub.id}` },
+      );
+      audit(db, o.adminId, 'revoke', { userId, planId, subscriptionId: sub.id, endsAtBefore: sub.ends_at, removedFrom }, now);
+      return { subscriptionId: sub.id, removedFrom };
+    })
+    .immediate();
+}
