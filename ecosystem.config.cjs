@@ -2,7 +2,8 @@
 //
 //   npm ci                             # once, and after every update (git pull)
 //   pm2 start ecosystem.config.cjs     # first start
-//   pm2 reload subscription-bot        # after an update or a change to .env or catalog.yaml
+//   pm2 reload subscription-bot        # after an update or a change to .env
+//                                      # (catalog.yaml is re-read by itself when saved)
 //   pm2 save && pm2 startup            # once: start again after the server reboots
 //
 // `.cjs` because package.json says "type": "module" and pm2 loads this file with require().
@@ -34,14 +35,15 @@ module.exports = {
       args: ['-c', 'npm run build --silent && exec node dist/src/main.js'],
       interpreter: 'none',
 
-      // Exactly one process: SQLite has one writer (the bot's transactions and its outbox worker
-      // assume they are alone), and Telegram allows one getUpdates poller per bot token — a second
-      // instance would fail with 409 Conflict and steal updates. Cluster mode would do both.
+      // Exactly one process: SQLite has one writer (the bot's transactions, its outbox worker and
+      // its scheduled jobs assume they are alone), and Telegram delivers a token's updates to one
+      // place — one getUpdates poller (a second gets 409 Conflict) or one webhook (a second
+      // instance would set its own secret and lock the first out). Cluster mode would break both.
       instances: 1,
       exec_mode: 'fork',
 
-      // Graceful shutdown: pm2 sends SIGINT; the bot stops polling, finishes the updates and
-      // Telegram calls in flight and closes the database. It gives up itself after 10 s, the same
+      // Graceful shutdown: pm2 sends SIGINT; the bot stops taking updates, finishes the ones and
+      // the Telegram calls in flight, and closes the database. It gives up itself after 10 s, the same
       // limit after which pm2 kills it (a killed bot loses nothing: the outbox resumes on start).
       kill_timeout: 10000,
 

@@ -1,5 +1,6 @@
 import { webhookBench } from './webhook.bench.js';
 import { lifecycleBench } from './lifecycle.bench.js';
+import { opsBench } from './ops.bench.js';
 
 /** `npm run bench`: every benchmark, each with its baselines measured in the same run. */
 async function main(): Promise<void> {
@@ -8,6 +9,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'webhook') for (const line of await webhookBench()) console.log(line);
   if (!only || only === 'lifecycle') for (const line of await lifecycleBench()) console.log(line);
+  if (!only || only === 'ops') for (const line of await opsBench()) console.log(line);
 }
 
 main().catch((error: unknown) => {

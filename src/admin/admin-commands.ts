@@ -149,15 +149,20 @@ export function adminCommands(): Composer<BotContext> {
   const bot = new Composer<BotContext>();
   const admin = bot.chatType('private').filter(isAdmin);
 
-  // A command closes an open prompt (the command may open a new one).
+  admin.command('cancel', async (ctx) => {
+    const { db, clock } = ctx.deps;
+    const open = awaiting.get(db, ctx.from.id, clock.now());
+    awaiting.clear(db, ctx.from.id);
+    await ctx.reply(open ? 'Cancelled.' : 'Nothing is waiting for an answer now.', HTML);
+  });
+
+  // Any other command closes an open prompt too (the command may open a new one).
   admin.on('message:text', async (ctx, next) => {
     if (ctx.message.text.startsWith('/')) awaiting.clear(ctx.deps.db, ctx.from.id);
     await next();
   });
 
   admin.command('admin', (ctx) => ctx.reply(HELP, HTML));
-
-  admin.command('cancel', (ctx) => ctx.reply('Nothing is waiting for an answer now.', HTML));
 
   admin.command('stats', async (ctx) => {
     const { db, clock } = ctx.deps;

@@ -37,7 +37,7 @@ export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promis
 
 const MARK: Record<CheckStatus, string> = { ok: '✅', warn: '⚠️ ', fail: '❌' };
 
-/** `✅ title`, then indented details and `Fix: …` lines. */
+/** `✅ title`, then its details indented, then `→ fix`. */
 export function formatCheck(r: CheckResult): string {
   const lines = [`${MARK[r.status]} ${r.title}`];
   for (const d of r.details ?? []) lines.push(`     ${d}`);
