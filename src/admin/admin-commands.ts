@@ -68,6 +68,9 @@ export function decodeAdminCallback(data: string): AdminCallback | undefined {
   }
 }
 
+/** Separates a broadcast preview's head from the message itself. */
+const PREVIEW_RULE = '──────────';
+
 /** Largest CSV file /import reads. */
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
@@ -309,13 +312,16 @@ export function adminCommands(): Composer<BotContext> {
     drafts.set(db, id, { plan: state.plan, html, by: ctx.from.id }, clock.now());
     awaiting.clear(db, ctx.from.id);
     const count = broadcastRecipients(db, state.plan).length;
-    await ctx.reply(escapeHtml(`Preview — this goes to ${count} ${audience(ctx, state.plan)}:`), HTML);
-    await ctx.reply(html, {
-      ...HTML,
-      reply_markup: new InlineKeyboard()
-        .text(`Send to ${count}`, encodeAdminCallback({ type: 'broadcast_confirm', id }))
-        .text('Cancel', encodeAdminCallback({ type: 'broadcast_cancel', id })),
-    });
+    const head = escapeHtml(`Preview — this goes to ${count} ${audience(ctx, state.plan)}:`);
+    const keyboard = new InlineKeyboard()
+      .text(`Send to ${count}`, encodeAdminCallback({ type: 'broadcast_confirm', id }))
+      .text('Cancel', encodeAdminCallback({ type: 'broadcast_cancel', id }));
+    // One message when it fits (the head, a line, then the message exactly as it will look).
+    if (head.length + PREVIEW_RULE.length + text.length + 4 <= MESSAGE_LIMIT) return ctx.reply(`${head}
+${PREVIEW_RULE}
+${html}`, { ...HTML, reply_markup: keyboard });
+    await ctx.reply(head, HTML);
+    await ctx.reply(html, { ...HTML, reply_markup: keyboard });
   });
 
   bot.on('callback_query:data', async (ctx, next) => {
@@ -353,17 +359,20 @@ export function adminCommands(): Composer<BotContext> {
         }
         const queued = enqueueBroadcast({ db, outbox }, { id: cb.id, planId: draft.plan, html: draft.html, adminId: ctx.from.id, now });
         drafts.clear(db, cb.id);
-        await ctx.answerCallbackQuery({ text: `Queued: ${queued}` });
-        await removeButtons();
-        await ctx.reply(escapeHtml(`📣 Broadcast queued for ${queued} ${audience(ctx, draft.plan)}. It goes out within Telegram's limits.`), HTML);
+        const done = `📣 Queued for ${queued} ${audience(ctx, draft.plan)}: it goes out within Telegram's limits.`;
+        await ctx.answerCallbackQuery({ text: done });
+        // One edit, no new message: the preview becomes the record of what was sent.
+        const preview = ctx.callbackQuery.message?.text ?? '';
+        const rule = preview.indexOf(PREVIEW_RULE);
+        if (rule >= 0) await ctx.editMessageText(`${escapeHtml(done)}\n${PREVIEW_RULE}\n${draft.html}`, HTML).catch(() => removeButtons());
+        else await removeButtons();
         return;
       }
       case 'broadcast_cancel':
         drafts.clear(db, cb.id);
         audit(db, ctx.from.id, 'broadcast_cancelled', { broadcastId: cb.id }, now);
-        await ctx.answerCallbackQuery({ text: 'Cancelled.' });
-        await removeButtons();
-        await ctx.reply('Broadcast cancelled: nothing was sent.', HTML);
+        await ctx.answerCallbackQuery({ text: 'Cancelled: nothing was sent.' });
+        await ctx.editMessageText('Broadcast cancelled: nothing was sent.', HTML).catch(() => removeButtons());
         return;
       case 'forget_confirm': {
         const exists = db.prepare('SELECT 1 FROM customers WHERE user_id = ?').get(cb.userId);
