@@ -8,19 +8,11 @@
 //
 // `.cjs` because package.json says "type": "module" and pm2 loads this file with require().
 //
-// What runs: `sh -c "npm run build --silent && exec node dist/src/main.js"`, the same steps as
-// `npm start`. The compiled code (dist/) is not in the repository and `npm ci` does not build it,
-// so the build runs on every start: `pm2 start` works right after `npm ci`, and `pm2 reload`
-// after a `git pull` never runs yesterday's code. The price: each start or restart takes about
-// 10 s longer and briefly needs about 300 MB for the compiler (Telegram keeps the updates
-// meanwhile). A failed build keeps the bot from starting; `pm2 logs subscription-bot` says why.
-// Why not `script: 'npm', args: 'start'`: pm2 would then watch npm's own process, not the bot —
-// max_memory_restart would measure npm's small process and never the bot. `exec` replaces the shell
-// with node, so the process pm2 watches, signals and measures is the bot itself.
-// Why not `script: 'dist/src/main.js'`: it exists only after `npm run build`, and a reload after
-// an update without a build would quietly run the old code.
-// The build needs the dev dependencies (TypeScript): install with plain `npm ci`, not with
-// NODE_ENV=production or --omit=dev.
+// What runs: the compiled bot, `dist/src/main.js`. `npm ci` builds it (the `prepare` script),
+// so after an update it is `git pull && npm ci && pm2 reload subscription-bot`: the reload itself
+// starts the ready code at once, and webhooks are refused for well under a second. pm2 watches,
+// signals and measures the bot's own process. The build needs the dev dependencies (TypeScript):
+// install with plain `npm ci`, not with NODE_ENV=production or --omit=dev.
 //
 // Settings: the bot reads .env from this folder itself (cwd below), at every start — so a change
 // to .env needs only `pm2 reload subscription-bot`. Nothing is set here. A variable exported in
@@ -31,9 +23,7 @@ module.exports = {
     {
       name: 'subscription-bot',
       cwd: __dirname,
-      script: 'sh',
-      args: ['-c', 'npm run build --silent && exec node dist/src/main.js'],
-      interpreter: 'none',
+      script: 'dist/src/main.js',
 
       // Exactly one process: SQLite has one writer (the bot's transactions, its outbox worker and
       // its scheduled jobs assume they are alone), and Telegram delivers a token's updates to one
@@ -48,7 +38,6 @@ module.exports = {
       kill_timeout: 10000,
 
       // A leak never takes the server down: restart above 300 MB (the bot uses about 130 MB).
-      // Measured on the bot itself, not on the build before it (see `exec` above).
       max_memory_restart: '300M',
 
       // Restarts after a crash wait 1 s, then 1.5×, 2.25×… up to 15 s (pm2's cap; back to 1 s after

@@ -23,6 +23,7 @@ import { runPaidChecks } from './lifecycle/paid-checks.js';
 import { runExpiry, runStaleInvoices } from './lifecycle/expiry-job.js';
 import { runReminders } from './lifecycle/reminders-job.js';
 import { Scheduler } from './lifecycle/scheduler.js';
+import { backupDatabase, defaultBackupDir } from './ops/backup-database.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRouter } from './http/telegram-webhook-route.js';
 import { createApp } from './http/create-app.js';
@@ -159,6 +160,22 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         { name: 'expiry', cron: '* * * * *', run: () => void runExpiry({ db, outbox, catalog: catalog.current(), log: o.log }, o.clock.now()) },
         { name: 'reminders', cron: '* * * * *', run: () => runReminders({ db, outbox, catalog: catalog.current(), checkout, log: o.log }, o.clock.now()).then(() => undefined) },
         { name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) },
+        {
+          // Every night at 03:30 local time: an online backup, the last 14 kept; optionally also
+          // sent to the admins, so a copy lives off the server.
+          name: 'backup',
+          cron: '30 3 * * *',
+          run: async () => {
+            const result = await backupDatabase(db, defaultBackupDir(o.databasePath));
+            o.log.info({ file: result.file, bytes: result.bytes }, 'daily backup written');
+            const settings = catalog.current().settings;
+            if (settings.backupToAdmins) {
+              for (const admin of settings.admins) {
+                outbox.enqueue({ kind: 'send_document', chatId: admin, userId: admin, path: result.file, caption: 'Daily database backup' }, { dedupeKey: `backup:${result.file}:${admin}` });
+              }
+            }
+          },
+        },
       ],
       o.log,
       catalog.current().settings.timezone,

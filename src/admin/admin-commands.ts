@@ -317,9 +317,7 @@ export function adminCommands(): Composer<BotContext> {
       .text(`Send to ${count}`, encodeAdminCallback({ type: 'broadcast_confirm', id }))
       .text('Cancel', encodeAdminCallback({ type: 'broadcast_cancel', id }));
     // One message when it fits (the head, a line, then the message exactly as it will look).
-    if (head.length + PREVIEW_RULE.length + text.length + 4 <= MESSAGE_LIMIT) return ctx.reply(`${head}
-${PREVIEW_RULE}
-${html}`, { ...HTML, reply_markup: keyboard });
+    if (head.length + PREVIEW_RULE.length + text.length + 4 <= MESSAGE_LIMIT) return ctx.reply(`${head}\n${PREVIEW_RULE}\n${html}`, { ...HTML, reply_markup: keyboard });
     await ctx.reply(head, HTML);
     await ctx.reply(html, { ...HTML, reply_markup: keyboard });
   });
@@ -363,8 +361,7 @@ ${html}`, { ...HTML, reply_markup: keyboard });
         await ctx.answerCallbackQuery({ text: done });
         // One edit, no new message: the preview becomes the record of what was sent.
         const preview = ctx.callbackQuery.message?.text ?? '';
-        const rule = preview.indexOf(PREVIEW_RULE);
-        if (rule >= 0) await ctx.editMessageText(`${escapeHtml(done)}\n${PREVIEW_RULE}\n${draft.html}`, HTML).catch(() => removeButtons());
+        if (preview.includes(PREVIEW_RULE)) await ctx.editMessageText(`${escapeHtml(done)}\n${PREVIEW_RULE}\n${draft.html}`, HTML).catch(() => removeButtons());
         else await removeButtons();
         return;
       }

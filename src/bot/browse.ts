@@ -2,6 +2,7 @@ import { Composer, GrammyError, InlineKeyboard, type Context } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { deliverProduct } from '../access/fulfil-order.js';
 import type { Terms } from '../payments/terms.js';
+import { normalizePhone } from '../payments/phone.js';
 import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
 import { findItem, LANGUAGES, type Item, type Language, type TextInput } from '../catalog/types.js';
@@ -265,6 +266,13 @@ export function fallbacks(): Composer<BotContext> {
     await ctx.answerCallbackQuery({ text: ctx.t('item_unavailable') });
     await show(ctx, menuScreen(ctx, ctx.t('item_unavailable')), true);
   });
-  bot.chatType('private').on('message', (ctx) => show(ctx, menuScreen(ctx), false));
+  bot.chatType('private').on('message', async (ctx) => {
+    // A phone number or a contact outside a checkout: the checkout timed out (or never began).
+    const text = ctx.message.text;
+    if (ctx.message.contact || (text !== undefined && normalizePhone(text).ok)) {
+      return show(ctx, menuScreen(ctx, ctx.t('checkout_timeout')), false);
+    }
+    return show(ctx, menuScreen(ctx), false);
+  });
   return bot;
 }

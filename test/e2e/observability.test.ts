@@ -72,3 +72,25 @@ describe('logs and metrics', () => {
     expect(text).toContain('subscription_bot_outbox_dead 0');
   });
 });
+
+describe('the daily backup job', () => {
+  it('writes a backup that opens with the same rows, and sends it to the admins when the catalog asks', async () => {
+    const { TEST_CATALOG, ADMIN_ID } = await import('../support/harness.js');
+    h = await startHarness({ catalog: TEST_CATALOG.replace('  invoice_lifetime: 1h', '  invoice_lifetime: 1h\n  backup_to_admins: true') });
+    h.app.db.prepare("INSERT INTO customers (user_id, first_name, created_at, updated_at) VALUES (77, 'Backed up', 0, 0)").run();
+    const admin = h.tg.user(ADMIN_ID);
+    admin.mark();
+    await h.app.scheduler.runNow('backup');
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(h.dir, 'data', 'backups');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.db'));
+    expect(files).toHaveLength(1);
+    const Database = (await import('better-sqlite3')).default;
+    const copy = new Database(join(dir, files[0]!), { readonly: true });
+    expect(copy.prepare('SELECT first_name FROM customers WHERE user_id = 77').pluck().get()).toBe('Backed up');
+    copy.close();
+    const doc = await admin.waitForMessage((m) => m.document !== undefined, 8000);
+    expect(doc.document?.file_name).toBe(files[0]);
+  });
+});

@@ -107,6 +107,55 @@ describe('npm start (the compiled process)', () => {
       expect(Date.now() - started).toBeLessThan(5000);
     });
 
+    it('loses no webhook when SIGTERM arrives in the middle of a burst: what got 200 is stored, the rest is retried and granted once', async () => {
+      const port = await freePort();
+      let p = runMain(env(port), dir.path);
+      await p.waitForOutput(/is running/);
+      aipay.setWebhookUrl(`http://127.0.0.1:${port}/webhook/aipay`);
+      // 40 invoiced orders, straight into the database the process uses.
+      const { openDatabase } = await import('../../src/storage/open-database.js');
+      const { Orders } = await import('../../src/payments/orders.js');
+      const db = openDatabase(join(dir.path, 'data', 'bot.db'));
+      const orders = new Orders(db);
+      const now = Date.now();
+      const terms = { kind: 'plan' as const, id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months' as const, count: 1 }, periodText: '1m', channels: ['main'] };
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        db.prepare("INSERT INTO customers (user_id, first_name, created_at, updated_at) VALUES (?, 'S', 0, 0)").run(5000 + i);
+        const o = orders.create({ userId: 5000 + i, terms, listPrice: 4900, amount: 4900, language: 'en' }, now);
+        orders.move(o.id, 'invoiced', now, { invoice_id: `inv_sig_${i}` });
+        ids.push(o.externalId);
+      }
+      db.close();
+      const send = (i: number) =>
+        aipay
+          .sendWebhook({ event: 'invoice.paid', invoice_id: `inv_sig_${i}`, external_id: ids[i], amount: 4900, paid_at: new Date().toISOString() })
+          .then((r) => r.status)
+          .catch(() => 0);
+      const burst = ids.map((_, i) => send(i));
+      await new Promise((r) => setTimeout(r, 5));
+      p.child.kill('SIGTERM');
+      const statuses = await Promise.all(burst);
+      expect((await p.exited).code).toBe(0);
+      const answered = statuses.map((s, i) => [s, i] as const).filter(([s]) => s === 200).map(([, i]) => i);
+      const check = new Database(join(dir.path, 'data', 'bot.db'), { readonly: true });
+      const stored = new Set(check.prepare("SELECT invoice_id FROM aipay_events WHERE outcome = 'granted'").pluck().all() as string[]);
+      check.close();
+      for (const i of answered) expect(stored.has(`inv_sig_${i}`)).toBe(true);
+      // AiPay retries everything that did not get a 200; the restarted bot grants each once.
+      p = runMain(env(port), dir.path);
+      await p.waitForOutput(/is running/);
+      const retried = await Promise.all(ids.map((_, i) => (statuses[i] === 200 ? Promise.resolve(200) : send(i))));
+      expect(retried.every((s) => s === 200)).toBe(true);
+      await Promise.all(ids.map((_, i) => send(i))); // and once more for good measure: duplicates
+      p.child.kill('SIGTERM');
+      await p.exited;
+      const after = new Database(join(dir.path, 'data', 'bot.db'), { readonly: true });
+      expect(after.prepare('SELECT count(*) FROM subscription_periods').pluck().get()).toBe(40);
+      expect(after.prepare("SELECT count(*) FROM orders WHERE state = 'paid'").pluck().get()).toBe(40);
+      after.close();
+    });
+
     it('grants a payment exactly once after a kill -9 in the middle of granting, and a restart', async () => {
       const port = await freePort();
       let p = runMain(env(port), dir.path);

@@ -26,12 +26,10 @@ describe('ecosystem.config.cjs (pm2)', () => {
     expect(app).toMatchObject({ name: 'subscription-bot', instances: 1, exec_mode: 'fork', cwd: projectRoot });
   });
 
-  it('builds, then replaces the shell with the same node entry point as npm start', () => {
-    expect(app!.script).toBe('sh');
-    expect(app!.args[0]).toBe('-c');
-    expect(app!.args[1]).toBe('npm run build --silent && exec node dist/src/main.js');
+  it('runs the compiled entry point that npm ci builds (prepare) and npm start runs', () => {
+    expect(app!.script).toBe('dist/src/main.js');
     const scripts = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.build).toBeDefined();
+    expect(scripts.prepare).toMatch(/build/);
     expect(scripts.start).toMatch(/node dist\/src\/main\.js$/);
   });
 

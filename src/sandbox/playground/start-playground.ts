@@ -119,7 +119,7 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     let nextId = 7_000_001;
     CUSTOMERS.forEach((c, i) => {
       while (catalog.settings.admins.includes(nextId)) nextId++;
-      const phone = `+7701${String(1_000_001 + i).slice(1)}`;
+      const phone = `+7701${1_000_001 + i}`;
       tg.addUser({ id: nextId, first_name: c.first_name, language_code: c.language_code, phone_number: phone });
       users.push({ id: nextId, label: `${c.first_name} (${c.language_code})`, phone, creator: false });
       nextId++;
