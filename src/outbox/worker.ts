@@ -132,8 +132,10 @@ export class OutboxWorker {
         // Held by the throttle: wake exactly when the next send is allowed, not at the next poll.
         delay = throttledFor !== undefined ? Math.max(1, Math.min(throttledFor, this.#o.pollMs)) : this.#nextWakeDelay();
       } catch (error) {
-        // A locked or failing database must not end the loop: wait a moment and look again.
+        // A locked or failing database must not end the loop: wait a while and look again (a busy
+        // wait blocks the whole process, so not every few milliseconds).
         this.#o.log.error({ err: error }, 'outbox worker could not read its queue; retrying');
+        delay = Math.max(this.#o.pollMs, 2000);
       }
       await (this.#inFlight.size >= this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(delay));
     }

@@ -83,12 +83,25 @@ const TAGS = { bold: 'b', italic: 'i', underline: 'u', strikethrough: 's', spoil
 function renderText(text, entities) {
   const frag = document.createDocumentFragment();
   const list = (entities || []).filter((e) => e.length > 0).sort((a, b) => a.offset - b.offset || b.length - a.length);
-  function build(parent, from, to, ents) {
+  // Telegram's apps link bare URLs themselves; so does the page (outside links the bot set).
+  function plain(parent, str, inLink) {
+    if (inLink) return parent.append(str);
+    const re = /(?:https?:\/\/|\bt\.me\/)[^\s<>"]+/gi;
+    let last = 0;
+    for (const m of str.matchAll(re)) {
+      const url = m[0].replace(/[.,;:!?)\]»]+$/, '');
+      if (m.index > last) parent.append(str.slice(last, m.index));
+      parent.append(linkNode(url, url));
+      last = m.index + url.length;
+    }
+    if (last < str.length) parent.append(str.slice(last));
+  }
+  function build(parent, from, to, ents, inLink) {
     let pos = from;
     let i = 0;
     while (i < ents.length) {
       const e = ents[i];
-      if (e.offset > pos) parent.append(text.slice(pos, e.offset));
+      if (e.offset > pos) plain(parent, text.slice(pos, e.offset), inLink);
       const end = Math.min(e.offset + e.length, to);
       const inner = [];
       let j = i + 1;
@@ -102,14 +115,14 @@ function renderText(text, entities) {
       else if (e.type === 'url') node = linkNode(slice, '');
       else if (e.type === 'text_mention' || e.type === 'mention') node = el('span', { class: 'mention' });
       else node = el(TAGS[e.type] || 'span', { class: e.type === 'spoiler' ? 'spoiler' : undefined });
-      build(node, e.offset, end, inner);
+      build(node, e.offset, end, inner, inLink || node.tagName === 'A');
       parent.append(node);
       pos = Math.max(pos, end);
       i = j;
     }
-    if (pos < to) parent.append(text.slice(pos, to));
+    if (pos < to) plain(parent, text.slice(pos, to), inLink);
   }
-  build(frag, 0, text.length, list);
+  build(frag, 0, text.length, list, false);
   return frag;
 }
 
