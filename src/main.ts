@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { startPlayground } from './sandbox/playground/start-playground.js';
 import { loadCatalog } from './catalog/load-catalog.js';
 import { formatProblem } from './catalog/problem.js';
 import { systemClock } from './clock.js';
@@ -19,7 +21,7 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  if (!settings.botToken) return preview(settings);
+  if (!settings.botToken) return playground(settings);
 
   try {
     requireLiveSecrets(settings);
@@ -81,6 +83,33 @@ async function main(): Promise<number> {
     if (stopSignal) onSignal(stopSignal);
   });
   log.info('stopped');
+  return 0;
+}
+
+/**
+ * No BOT_TOKEN: the playground — the catalog as a working bot in the browser, with simulated
+ * customers, Kaspi and a clock. An invalid catalog gets the preview's list of problems instead.
+ */
+async function playground(settings: Settings): Promise<number> {
+  const path = existsSync(settings.catalogPath) ? settings.catalogPath : 'catalog.example.yaml';
+  if (!loadCatalog(path).ok) return preview(settings);
+  const log = createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn' });
+  let running: Awaited<ReturnType<typeof startPlayground>>;
+  try {
+    running = await startPlayground({ catalogPath: path, databasePath: join(dirname(settings.databasePath), 'playground.db'), port: settings.port, log });
+  } catch (error) {
+    if (error instanceof StartupError) return fail(error.message);
+    throw error;
+  }
+  preview(settings);
+  console.log(
+    `Meanwhile, try it without Telegram: open ${running.url} — your catalog as a working bot, with test customers, a Kaspi phone and a clock. Nothing there is real. Stop with Ctrl+C.`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => void running.stop().then(resolve, resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   return 0;
 }
 

@@ -1,22 +1,18 @@
 import { InlineKeyboard } from 'grammy';
 import { prepared } from '../storage/prepared.js';
-import { addMonths } from '../catalog/time-zone.js';
 import { formatDate, formatMoney } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
 import type { Catalog, Language, Period } from '../catalog/types.js';
-import { DAY } from '../catalog/duration.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ReplyMarkup } from '../outbox/jobs.js';
 import type { Order } from '../payments/orders.js';
 import type { Terms } from '../payments/terms.js';
 import type { Db } from '../storage/open-database.js';
 import { escapeHtml } from '../bot/html.js';
+import { extendSubscription } from './extend-subscription.js';
+export { addPeriod } from './extend-subscription.js';
 import { encodeCallback } from '../bot/callback-data.js';
 
-/** End of a period that starts at `from`: days are 24 h each; months follow the calendar in the catalog's zone. */
-export function addPeriod(from: number, period: Period, timeZone: string): number {
-  return period.unit === 'days' ? from + period.count * DAY : addMonths(from, period.count, timeZone);
-}
 
 export interface FulfilDeps {
   db: Db;
@@ -41,31 +37,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
 
   if (order.terms.kind === 'plan') {
     const terms = order.terms;
-    const active = prepared<[number, string], { id: number; ends_at: number }>(db, "SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'")
-      .get(order.userId, terms.id);
-    // Extends from the current end while access lasts; a subscription past its end and grace (not
-    // yet swept by the expiry job) starts again from the payment.
-    const from = active && active.ends_at + catalog.settings.graceMs > now ? active.ends_at : now;
-    const to = addPeriod(from, terms.period, tz);
-    let subscriptionId: number;
-    if (active) {
-      prepared(db, 'UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
-      subscriptionId = active.id;
-      // Reminders about the old end are moot now.
-      prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
-    } else {
-      subscriptionId = Number(
-        prepared(db, "INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
-          .run(order.userId, terms.id, JSON.stringify(terms), now, to, options.trial ? 1 : 0, now, now).lastInsertRowid,
-      );
-    }
-    prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      subscriptionId,
-      order.id,
-      from,
-      to,
-      now,
-    );
+    const { to } = extendSubscription(db, { userId: order.userId, terms, orderId: order.id, trial: options.trial, graceMs: catalog.settings.graceMs, timeZone: tz, now });
     lines.push(
       options.trial
         ? t('trial_started', { plan: title, ends_at: formatDate(to, lang, tz) })

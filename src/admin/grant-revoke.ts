@@ -9,6 +9,8 @@ import { localize, text } from '../catalog/texts.js';
 import type { Catalog, Language, Plan } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { termsOf } from '../payments/terms.js';
+import { extendSubscription } from '../access/extend-subscription.js';
+import type { Terms } from '../payments/terms.js';
 import { prepared } from '../storage/prepared.js';
 import type { Db } from '../storage/open-database.js';
 import { audit } from './audit.js';
@@ -45,41 +47,23 @@ export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; user
   return db
     .transaction((): Granted => {
       const terms = termsOf(plan);
-      const active = prepared<[number, string], { id: number; ends_at: number }>(db, "SELECT id, ends_at FROM subscriptions WHERE user_id = ? AND plan_id = ? AND state = 'active'").get(
+      const { subscriptionId, from, to, extended } = extendSubscription(db, {
         userId,
-        plan.id,
-      );
-      const from = active && active.ends_at + catalog.settings.graceMs > now ? active.ends_at : now;
-      const to = o.days !== undefined ? from + o.days * DAY : addPeriod(from, plan.period, catalog.settings.timezone);
-      let subscriptionId: number;
-      if (active) {
-        prepared(db, 'UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
-        subscriptionId = active.id;
-        prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
-      } else {
-        subscriptionId = Number(
-          prepared(db, "INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', 0, ?, ?)").run(
-            userId,
-            plan.id,
-            JSON.stringify(terms),
-            now,
-            to,
-            now,
-            now,
-          ).lastInsertRowid,
-        );
-      }
-      const periodId = Number(
-        prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, NULL, ?, ?, ?)').run(subscriptionId, from, to, now)
-          .lastInsertRowid,
-      );
+        terms: terms as Extract<Terms, { kind: 'plan' }>,
+        orderId: null,
+        graceMs: catalog.settings.graceMs,
+        timeZone: catalog.settings.timezone,
+        now,
+        days: o.days,
+      });
+      const periodId = Number(prepared(db, 'SELECT max(id) FROM subscription_periods WHERE subscription_id = ?').pluck().get(subscriptionId));
       const lang = customerLanguage(db, catalog, userId);
       const title = localize(plan.title, lang, catalog.settings.defaultLanguage);
       const words = text(catalog, lang, 'my_subscription', { plan: title, ends_at: formatDate(to, lang, catalog.settings.timezone) });
       outbox.enqueue({ kind: 'message', chatId: userId, userId, text: escapeHtml(`✅ ${words}`) }, { dedupeKey: `admin-grant:${periodId}:message` });
       enqueueChannelAccess(d, userId, lang, plan.channels, `grant ${plan.id}`, `admin-grant:${periodId}`);
-      audit(db, o.adminId, 'grant', { userId, planId: plan.id, days: o.days ?? null, subscriptionId, from, to, extended: active !== undefined }, now);
-      return { subscriptionId, from, to, extended: active !== undefined };
+      audit(db, o.adminId, 'grant', { userId, planId: plan.id, days: o.days ?? null, subscriptionId, from, to, extended }, now);
+      return { subscriptionId, from, to, extended };
     })
     .immediate();
 }

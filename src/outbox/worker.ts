@@ -236,8 +236,14 @@ export class OutboxWorker {
     if (permanent || row.attempts >= this.#o.maxAttempts) {
       this.#finish.run('attention', message.slice(0, 500), now, row.id);
       log.error({ jobId: row.id, kind: job.kind, error: message }, 'outbox job needs attention');
-      if (error instanceof GrammyError && /blocked by the user|user is deactivated/.test(error.description) && 'userId' in job && job.userId !== undefined) {
-        prepared(this.#o.db, 'UPDATE customers SET blocked = 1 WHERE user_id = ?').run(job.userId);
+      const unreachable = error instanceof GrammyError && error.error_code === 403 && /blocked by the user|user is deactivated|can't initiate conversation/.test(error.description);
+      if (unreachable && 'userId' in job && job.userId !== undefined) {
+        this.#o.db.prepare('UPDATE customers SET blocked = 1 WHERE user_id = ?').run(job.userId);
+        // One alert per unreachable customer, not one per message (a broadcast could send hundreds).
+        if (job.kind === 'message') {
+          this.#alertAdmins(row.id, job, message, `unreachable:${job.userId}`);
+          return;
+        }
       }
       this.#alertAdmins(row.id, job, message);
       return;
@@ -248,7 +254,7 @@ export class OutboxWorker {
     log.warn({ jobId: row.id, kind: job.kind, error: message, attempt: row.attempts, transient }, 'outbox job will retry');
   }
 
-  #alertAdmins(jobId: number, job: Job, message: string): void {
+  #alertAdmins(jobId: number, job: Job, message: string, dedupe = `attention:${jobId}`): void {
     // An alert about an alert would loop: admin messages that fail are only logged.
     const admins = this.#o.admins();
     if (job.kind === 'message' && admins.includes(job.chatId)) return;
@@ -259,7 +265,7 @@ export class OutboxWorker {
       VALUES ('message', ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`);
     for (const admin of admins) {
       const payload: Job = { kind: 'message', chatId: admin, text: escapeHtml(`⚠️ Could not do ${what}: ${message}. Job #${jobId} needs attention.`) };
-      insert.run(JSON.stringify(payload), admin, `attention:${jobId}:${admin}`, now, now, now);
+      insert.run(JSON.stringify(payload), admin, `${dedupe}:${admin}`, now, now, now);
     }
   }
 

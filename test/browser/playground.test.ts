@@ -9,23 +9,26 @@ import { tempDir } from '../support/temp-dir.js';
 
 /*
  * The playground in a real Chromium: a creator's first sale, a month later, and a broken catalog
- * edit, driven only through the page. Screenshots go to docs/screenshots/.
+ * edit, driven only through the page. UPDATE_SCREENSHOTS=1 writes the screenshots to docs/screenshots/.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CREATOR_ID = 555000111;
-const SHOTS = join(projectRoot, 'docs', 'screenshots');
+/** UPDATE_SCREENSHOTS=1 refreshes the README's screenshots; other runs write them to the temp folder. */
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 
 let dir: ReturnType<typeof tempDir>;
 let catalogPath: string;
 let playground: RunningPlayground;
 let browser: Browser;
 let page: Page;
+let shots: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Chromium (apt-get install -y chromium) or set CHROMIUM_PATH.`);
   dir = tempDir();
   catalogPath = join(dir.path, 'catalog.yaml');
+  shots = UPDATE_SCREENSHOTS ? join(projectRoot, 'docs', 'screenshots') : dir.path;
   const example = readFileSync(join(projectRoot, 'catalog.example.yaml'), 'utf8');
   writeFileSync(catalogPath, example.replace(/admins: \[\d+\]/, `admins: [${CREATOR_ID}]`));
   playground = await startPlayground({
@@ -43,7 +46,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.DEBUG_PLAYGROUND) { await page?.screenshot({ path: '/tmp/pg-fail.png' }); for (const u of [7000003]) console.log(JSON.stringify(playground.tg.user(u).messages().map((m) => ({ t: m.text, e: m.entities, k: m.reply_markup })), null, 1)); }
   await browser?.close();
   await playground?.stop();
   dir?.cleanup();
@@ -52,6 +54,15 @@ afterAll(async () => {
 const bubbles = () => page.locator('.bubble.bot');
 const lastButton = (label: RegExp) => page.locator('.inline-button', { hasText: label }).last();
 const channel = (key: string) => page.locator(`.chat-card[data-chat="${key}"]`);
+/** A screenshot without the passing toast, the chat scrolled to its end. */
+async function screenshot(name: string): Promise<void> {
+  await page.evaluate(() => {
+    document.getElementById('toast')!.hidden = true;
+    const chat = document.getElementById('chat')!;
+    chat.scrollTop = chat.scrollHeight;
+  });
+  await page.screenshot({ path: join(shots, name) });
+}
 
 describe('the playground in a browser', () => {
   it('sells the monthly plan to Emma, lets her in, removes her a month later, and shows a broken catalog edit', async () => {
@@ -89,7 +100,7 @@ describe('the playground in a browser', () => {
     await link.click();
     await channel('main').locator('.members li', { hasText: 'Emma (en)' }).waitFor();
     expect(await channel('main').textContent()).toContain('Emma (en) — approved');
-    await page.screenshot({ path: join(SHOTS, 'playground-chat.png') });
+    await screenshot('playground-chat.png');
 
     // A month later: the reminders, the end, the removal.
     const started = Date.now();
@@ -101,8 +112,7 @@ describe('the playground in a browser', () => {
     expect(await channel('main').locator('.members').textContent()).not.toContain('Emma (en)');
     expect(await page.locator('#clock-offset').textContent()).toContain('31 days ahead');
     expect(Date.now() - started).toBeLessThan(30_000);
-    await page.locator('#chat').evaluate((chat) => (chat.scrollTop = chat.scrollHeight));
-    await page.screenshot({ path: join(SHOTS, 'playground-after-31-days.png') });
+    await screenshot('playground-after-31-days.png');
 
     // A broken edit: the page lists the problem with its line; the app keeps the running catalog.
     const source = readFileSync(catalogPath, 'utf8');

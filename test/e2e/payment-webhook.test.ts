@@ -232,8 +232,10 @@ describe('the AiPay webhook, rejected', () => {
 
   it('answers 503 while another connection holds the write lock, and grants once when AiPay retries after', async () => {
     const { user, externalId } = await checkoutMonthly(h, 113);
-    // No job due while the lock is held, so only the webhook waits on it (see outbox.test.ts for the worker).
+    // No job due and no checkout being stored while the lock is held, so only the webhook waits on it
+    // (see outbox.test.ts for the worker).
     await outboxIdle(h.app);
+    await eventually(() => (db().prepare("SELECT count(*) FROM kv WHERE key LIKE 'conv:%'").pluck().get() === 0 ? true : undefined), 3000, 'the finished checkout cleared');
     expect(db().pragma('busy_timeout', { simple: true })).toBe(1500);
     const other = new Database(h.databasePath);
     let res;

@@ -19,13 +19,17 @@ afterEach(() => dir.cleanup());
 const noStackTrace = (out: string) => expect(out).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
 
 describe('npm start (the compiled process)', () => {
-  it('without a bot token checks the catalog and says what is missing, in one paragraph', async () => {
+  it('without a bot token checks the catalog, says what is missing, and opens the playground', async () => {
     copyFileSync(join(projectRoot, 'catalog.example.yaml'), join(dir.path, 'catalog.example.yaml'));
-    const p = runMain({ CATALOG_PATH: join(dir.path, 'none.yaml') }, dir.path);
-    const { code } = await p.exited;
-    expect(code).toBe(0);
+    const port = await freePort();
+    const p = runMain({ CATALOG_PATH: join(dir.path, 'none.yaml'), DATABASE_PATH: join(dir.path, 'data', 'bot.db'), PORT: String(port) }, dir.path);
+    await p.waitForOutput(/try it without Telegram: open http:\/\/127\.0\.0\.1:\d+/, 20_000);
     expect(p.output()).toContain('catalog.example.yaml is valid: 4 plans, 1 product, 2 channels, 1 promo code; languages ru, kk, en.');
     expect(p.output()).toContain('BOT_TOKEN, AIPAY_API_KEY, AIPAY_WEBHOOK_SECRET are not set');
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
   });
 
   it('refuses to start without the AiPay API key, with one sentence on how to fix it', async () => {

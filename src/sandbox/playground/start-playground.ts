@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -22,7 +22,11 @@ import { startTelegramEmulator, type BotMessage, type TelegramEmulator } from '.
 
 export interface PlaygroundOptions {
   catalogPath: string;
-  /** The playground's own database (e.g. data/playground.db), never the production one. */
+  /**
+   * The playground's own database, e.g. data/playground.db. It is emptied at each start (the
+   * emulated Telegram world and the clock are new each time too), so its file name must contain
+   * "playground": a production database is never touched.
+   */
   databasePath: string;
   /** Port of the page; 0 = any free port. */
   port: number;
@@ -82,6 +86,12 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     throw new StartupError(`The catalog has problems:\n${first.problems.map(formatProblem).join('\n')}`, first.problems);
   }
   const catalog = first.catalog;
+  if (!basename(o.databasePath).includes('playground')) {
+    throw new StartupError(`The playground empties its database at each start, so it only uses a file named like playground.db, not ${o.databasePath}.`);
+  }
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(o.databasePath + suffix)) rmSync(o.databasePath + suffix);
+  }
   const clock = new OffsetClock();
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
@@ -348,7 +358,10 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     });
 
     web.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      const status = error instanceof HttpProblem ? error.status : (error as { status?: number }).status && Number((error as { status?: number }).status) < 500 ? Number((error as { status: number }).status) : 400;
+      // Our own problems carry their status; express's (bad JSON, too large) too; anything else is
+      // an action the emulated world refused (e.g. a button that is not there): the user's mistake.
+      const given = error instanceof HttpProblem ? error.status : Number((error as { status?: unknown })?.status);
+      const status = Number.isInteger(given) && given >= 400 && given < 500 ? given : 400;
       res.status(status).json({ error: (error as Error)?.message ?? String(error) });
     });
 
