@@ -1,6 +1,6 @@
 import { Composer, GrammyError, InlineKeyboard, type Context } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { deliverProduct } from '../access/fulfil-order.js';
+import { deliverProduct, enqueueChannelAccess } from '../access/fulfil-order.js';
 import type { Terms } from '../payments/terms.js';
 import { normalizePhone } from '../payments/phone.js';
 import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
@@ -119,6 +119,7 @@ export function myScreen(ctx: BotContext): Screen {
     lines.push('• ' + escapeHtml(ctx.t(key, { plan, ends_at: formatDate(s.endsAt, ctx.lang, tz) })));
     const current = ctx.catalog.plans.get(s.planId);
     if (s.state === 'active' && current) keyboard.text(`${ctx.t('button_renew')}: ${plan}`, encodeCallback({ type: 'renew', id: s.planId })).row();
+    if (s.state === 'active') keyboard.text(ctx.t('button_relink', { plan }), encodeCallback({ type: 'relink', subscriptionId: s.id })).row();
   }
   const renewable = subs.find((s) => s.state === 'active' && !s.trial && ctx.catalog.plans.get(s.planId)?.renewalInvoices);
   const customer = ctx.deps.customers.get(userId);
@@ -203,6 +204,20 @@ export function browse(): Composer<BotContext> {
           return openStart(ctx, data.then);
         }
         return show(ctx, menuScreen(ctx, ctx.t('language_set')), true);
+      }
+      case 'relink': {
+        const { db, clock, outbox } = ctx.deps;
+        const row = db
+          .prepare<[number, number], { id: number; terms: string }>("SELECT id, terms FROM subscriptions WHERE id = ? AND user_id = ? AND state = 'active'")
+          .get(data.subscriptionId, ctx.from.id);
+        await ctx.answerCallbackQuery();
+        if (!row) return show(ctx, myScreen(ctx), false);
+        const terms = JSON.parse(row.terms) as { channels: string[] };
+        // Fresh links to the channels the customer is not in (the grant skips those they are in);
+        // at most one round per minute, however often the button is pressed.
+        const bucket = Math.floor(clock.now() / 60_000);
+        enqueueChannelAccess({ db, outbox, catalog: ctx.catalog }, ctx.from.id, ctx.lang, terms.channels, `again ${row.id}`, `relink:${row.id}:${bucket}`);
+        return;
       }
       case 'get_again': {
         const { db, clock, outbox } = ctx.deps;

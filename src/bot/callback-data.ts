@@ -14,6 +14,7 @@ export type Callback =
   | { type: 'renew'; id: string }
   | { type: 'again'; orderId: number }
   | { type: 'get_again'; purchaseId: number }
+  | { type: 'relink'; subscriptionId: number }
   | { type: 'renewal_toggle'; id: string; on: boolean }
   | { type: 'checkout'; action: 'yes' | 'other' | 'cancel' }
   | { type: 'admin_confirm'; orderId: number }
@@ -31,6 +32,7 @@ const CODES = {
   renew: 'r',
   again: 'a',
   get_again: 'g',
+  relink: 'rl',
   renewal_toggle: 'rt',
   checkout: 'k',
   admin_confirm: 'ac',
@@ -52,6 +54,8 @@ export function encodeCallback(c: Callback): string {
       return `v1:${code}:${c.orderId}`;
     case 'get_again':
       return `v1:${code}:${c.purchaseId}`;
+    case 'relink':
+      return `v1:${code}:${c.subscriptionId}`;
     case 'renewal_toggle':
       return `v1:${code}:${c.on ? 1 : 0}:${c.id}`;
     case 'checkout':
@@ -88,6 +92,10 @@ export function decodeCallback(data: string): Callback | undefined {
       const orderId = num(a);
       if (orderId === undefined) return undefined;
       return { type: ({ c: 'cancel_order', pd: 'paid', a: 'again', ac: 'admin_confirm', ar: 'admin_reject' } as const)[code], orderId };
+    }
+    case 'rl': {
+      const subscriptionId = num(a);
+      return subscriptionId === undefined ? undefined : { type: 'relink', subscriptionId };
     }
     case 'g': {
       const purchaseId = num(a);

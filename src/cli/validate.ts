@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import { formatProblem } from '../catalog/problem.js';
+import { withDotEnv } from '../settings.js';
 
 /** `npm run validate [-- path]`: prints every problem of the catalog, or a one-line summary. */
 function main(argv: string[]): number {
-  const path = resolve(argv[0] ?? process.env.CATALOG_PATH ?? 'catalog.yaml');
+  const path = resolve(argv[0] ?? withDotEnv().CATALOG_PATH ?? 'catalog.yaml');
   const result = loadCatalog(path);
   if (result.ok) {
     console.log(result.summary);

@@ -159,3 +159,28 @@ describe('setting up chats', () => {
     expect((await u.waitForMessage()).text).toBe('Your Telegram id: 4242');
   });
 });
+
+describe('/my for a subscriber', () => {
+  it('sends fresh links to a subscriber who left the channel, from /my', async () => {
+    const u = h.tg.addUser({ id: 61, first_name: 'Returner', language_code: 'en' });
+    await u.sendText('/start monthly');
+    await u.waitForMessage();
+    await u.pressButton(/^Buy for/);
+    await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
+    await u.shareContact({ phone: '+77011234567' });
+    await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
+    u.mark();
+    await h.aipay.pay(h.aipay.invoices[0]!.invoice_id);
+    const first = await u.waitForMessage((m) => m.text?.includes('Tap to join') ?? false);
+    const link = /https:\/\/t\.me\/\+\S+/.exec(first.text ?? '')![0];
+    expect(await u.openInviteLink(link)).toBe('requested');
+    await h.tg.waitForCall('approveChatJoinRequest', (c) => Number(c.params.user_id) === 61);
+    await u.leaveChat(-1001000000001);
+    await u.sendText('/my');
+    const my = await u.waitForMessage();
+    expect(u.buttons(my)).toContain('Links to Monthly');
+    await u.pressButton('Links to Monthly');
+    const again = await u.waitForMessage((m) => m.text?.includes('Tap to join') ?? false);
+    expect(again.text).toMatch(/https:\/\/t\.me\/\+/);
+  });
+});
