@@ -39,7 +39,8 @@ export async function opsBench(): Promise<string[]> {
     let afterSweep = NaN;
     for (let run = 0; run < 3; run++) {
       const t0 = performance.now();
-      const child = spawn(process.execPath, [join(projectRoot, 'dist', 'src', 'main.js')], {
+      // As pm2 runs it (ecosystem.config.cjs node_args).
+      const child = spawn(process.execPath, ['--max-semi-space-size=2', join(projectRoot, 'dist', 'src', 'main.js')], {
         cwd: dir.path,
         env: {
           PATH: process.env.PATH ?? '',

@@ -30,7 +30,8 @@ describe('ecosystem.config.cjs (pm2)', () => {
     expect(app!.script).toBe('dist/src/main.js');
     const scripts = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.prepare).toMatch(/build/);
-    expect(scripts.start).toMatch(/node dist\/src\/main\.js$/);
+    expect(scripts.start).toMatch(/node( --[a-z-]+=\S+)* dist\/src\/main\.js$/);
+    expect(app!.node_args).toEqual((scripts.start ?? "").match(/--[a-z-]+=\S+/g) ?? []);
   });
 
   it.skipIf(!existsSync(MAIN))(`has the script it runs after a build${existsSync(MAIN) ? '' : ' — SKIPPED: dist/src/main.js is missing; run npm run build'}`, () => {
