@@ -5,6 +5,7 @@ import { Api, GrammyError, HttpError } from 'grammy';
 import type { BotCommand } from 'grammy/types';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { loadCatalog } from './catalog/load-catalog.js';
+import { releaseCatalogValidator } from './catalog/schema-validator.js';
 import { CatalogReloader } from './catalog/watch-catalog.js';
 import { escapeHtml } from './bot/html.js';
 import { formatProblem, type CatalogProblem } from './catalog/problem.js';
@@ -104,6 +105,7 @@ export function loadCatalogOrThrow(path: string): Catalog {
  */
 export async function startApp(o: AppOptions): Promise<RunningApp> {
   const catalog = new CatalogStore(loadCatalogOrThrow(o.catalogPath));
+  releaseCatalogValidator();
   const db = openDatabase(o.databasePath);
   const stops: Array<() => Promise<void> | void> = [
     () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startPlayground } from './sandbox/playground/start-playground.js';
+import type { startPlayground as StartPlayground } from './sandbox/playground/start-playground.js';
 import { loadCatalog } from './catalog/load-catalog.js';
 import { formatProblem } from './catalog/problem.js';
 import { systemClock } from './clock.js';
@@ -94,8 +94,10 @@ async function playground(settings: Settings): Promise<number> {
   const path = existsSync(settings.catalogPath) ? settings.catalogPath : 'catalog.example.yaml';
   if (!loadCatalog(path).ok) return preview(settings);
   const log = createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn' });
-  let running: Awaited<ReturnType<typeof startPlayground>>;
+  let running: Awaited<ReturnType<typeof StartPlayground>>;
   try {
+    // Loaded only here: the live bot never carries the emulator and the sandbox in memory.
+    const { startPlayground } = await import('./sandbox/playground/start-playground.js');
     running = await startPlayground({ catalogPath: path, databasePath: join(dirname(settings.databasePath), 'playground.db'), port: settings.port, log });
   } catch (error) {
     if (error instanceof StartupError) return fail(error.message);

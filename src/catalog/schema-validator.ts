@@ -20,3 +20,11 @@ export function catalogValidator(): ValidateFunction {
 }
 
 export type SchemaError = ErrorObject;
+
+/**
+ * Lets the compiled schema (and ajv's compiler state) be garbage-collected: the running bot needs
+ * it only at start-up and on the rare catalog reload, which compiles it again (about 0.2 s).
+ */
+export function releaseCatalogValidator(): void {
+  validator = undefined;
+}

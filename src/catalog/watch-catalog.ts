@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from '../logger.js';
 import type { CatalogStore } from './catalog-store.js';
 import { loadCatalog } from './load-catalog.js';
+import { releaseCatalogValidator } from './schema-validator.js';
 import type { CatalogProblem } from './problem.js';
 
 export interface CatalogReloaderOptions {
@@ -49,6 +50,7 @@ export class CatalogReloader {
   /** Validates the file now and swaps it in when valid. Returns whether the running catalog changed. */
   reload(reason = 'reload requested'): boolean {
     const result = loadCatalog(this.o.path);
+    releaseCatalogValidator();
     if (!result.ok) {
       const text = result.problems.map((p) => `${p.line}:${p.col} ${p.path} ${p.message}`).join('\n');
       if (text === this.#lastText) return false; // the same broken file saved twice: one alert
