@@ -185,7 +185,7 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     return;
   }
   if (!result.ok) {
-    await ctx.reply('…', { reply_markup: removeKeyboard });
+    await ctx.reply(`📱 ${maskPhone(chosen)}`, { reply_markup: removeKeyboard });
     await ctx.reply(escapeHtml(ctx.t('invoice_failed')), {
       ...html,
       reply_markup: new InlineKeyboard().text(ctx.t('button_try_again'), encodeCallback({ type: 'buy', id: item.id })),
@@ -203,7 +203,7 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     .text(ctx.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: result.orderId }));
   if (after.offerRenewal) invoiceKeyboard.row().text(ctx.t('button_renewal_on'), encodeCallback({ type: 'renewal_toggle', id: item.id, on: true }));
   // The reply keyboard goes away with a short line; the invoice message carries the inline buttons.
-  await ctx.reply('✅', { reply_markup: removeKeyboard });
+  await ctx.reply(`📱 ${maskPhone(chosen)}`, { reply_markup: removeKeyboard });
   const sent = await ctx.reply(
     escapeHtml(
       ctx.t('invoice_sent', {
