@@ -22,20 +22,12 @@ export function loadCatalog(path: string): LoadResult {
     source = readFileSync(path, 'utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    return {
-      ok: false,
-      problems: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          path: '',
-          message: missing
-            ? `${path} does not exist — copy catalog.example.yaml to ${file} and edit it`
-            : `cannot read ${path} (${(error as Error).message}) — check the file's permissions`,
-        },
-      ],
-    };
+    return wholeFile(
+      file,
+      missing
+        ? `${path} does not exist — copy catalog.example.yaml to ${file} and edit it`
+        : `cannot read ${path} (${(error as Error).message}) — check the file's permissions`,
+    );
   }
   return parseCatalog(source, resolve(path));
 }
@@ -77,18 +69,7 @@ export function parseCatalog(source: string, path: string): LoadResult {
     return { ok: false, problems: [{ file, line, col, path: '', message }] };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return {
-      ok: false,
-      problems: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          path: '',
-          message: `${data === null || data === undefined ? 'the file is empty' : 'the file has no settings'} — start from a copy of catalog.example.yaml`,
-        },
-      ],
-    };
+    return wholeFile(file, `${data === null || data === undefined ? 'the file is empty' : 'the file has no settings'} — start from a copy of catalog.example.yaml`);
   }
 
   const report = (segments: Array<string | number>, message: string, atKey = false) => {
@@ -105,6 +86,11 @@ export function parseCatalog(source: string, path: string): LoadResult {
 
   const catalog = buildCatalog(data as CatalogFile, path);
   return { ok: true, catalog, summary: summarize(file, catalog) };
+}
+
+/** A problem with the file as a whole, reported at its first line. */
+function wholeFile(file: string, message: string): LoadResult {
+  return { ok: false, problems: [{ file, line: 1, col: 1, path: '', message }] };
 }
 
 function summarize(file: string, c: Catalog): string {
