@@ -70,6 +70,12 @@ export interface AppOptions {
   outbox?: { pollMs?: number; concurrency?: number };
   /** https address of this server: set = Telegram updates by webhook, unset = long polling. */
   publicUrl?: string;
+  /**
+   * Called when receiving updates stopped for good while the app was meant to run (Telegram
+   * unreachable for hours, or another copy of the bot polling with the same token). main exits so
+   * pm2 restarts the bot, rather than leave it alive but deaf.
+   */
+  onFatal?: (message: string) => void;
   /** How long start-up waits for Telegram's getMe (default: 15 000 ms). */
   initTimeoutMs?: number;
 }
@@ -242,8 +248,20 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       // The runner handles updates concurrently (one customer's slow AiPay call never holds up
       // another's), in order per chat (see sequentialize in create-bot.ts).
       const runner = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+      let stopping = false;
+      const deaf = (error?: unknown) => {
+        if (stopping) return;
+        const conflict = error instanceof GrammyError && error.error_code === 409;
+        const message = conflict
+          ? 'Another copy of this bot is receiving its updates (Telegram answered 409 Conflict). Stop the other copy: run exactly one.'
+          : `The bot stopped receiving updates from Telegram (${(error as Error | undefined)?.message ?? 'polling ended'}).`;
+        o.log.fatal({ err: error }, message);
+        o.onFatal?.(message);
+      };
+      runner.task()?.then(() => deaf(), deaf);
       // On stop: no more fetching, then wait for the updates in flight, before the database closes.
       stops.push(async () => {
+        stopping = true;
         await runner.stop();
         await inFlight.idle();
       });

@@ -31,6 +31,7 @@ async function main(): Promise<number> {
   const log = createLogger({ level: settings.logLevel });
   // Signals are caught from here on, so one that arrives during start-up is not the default kill.
   let stopSignal: string | undefined;
+  let fatal = false;
   let onSignal: ((signal: string) => void) | undefined;
   const handler = (signal: string) => {
     stopSignal ??= signal;
@@ -55,6 +56,12 @@ async function main(): Promise<number> {
       publicUrl: settings.publicUrl,
       clock: systemClock,
       log,
+      onFatal: (message) => {
+        // Exit so pm2 starts a fresh process; the outbox and the database lose nothing.
+        console.error(`${message} Exiting so the process manager restarts the bot.`);
+        fatal = true;
+        handler('fatal');
+      },
     });
   } catch (error) {
     if (error instanceof StartupError) return fail(error.message);
@@ -83,7 +90,7 @@ async function main(): Promise<number> {
     if (stopSignal) onSignal(stopSignal);
   });
   log.info('stopped');
-  return 0;
+  return fatal ? 1 : 0;
 }
 
 /**

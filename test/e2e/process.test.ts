@@ -101,6 +101,21 @@ describe('npm start (the compiled process)', () => {
       expect(p.output()).toContain('copy catalog.example.yaml to catalog-missing.yaml and edit it');
     });
 
+    it('exits with a clear sentence (so pm2 restarts it) when another copy of the bot takes the updates', async () => {
+      const p = runMain(env(await freePort()), dir.path);
+      await p.waitForOutput(/is running/);
+      // Another poller with the same token: Telegram ends one of the two long polls with 409 Conflict.
+      const { Api } = await import('grammy');
+      const other = new Api(TOKEN, { apiRoot: tg.apiRoot });
+      const exited = p.exited;
+      let done = false;
+      void exited.then(() => (done = true));
+      for (let i = 0; i < 40 && !done; i++) await other.getUpdates({ timeout: 1 }).catch(() => undefined);
+      const { code } = await exited;
+      expect(code).toBe(1);
+      expect(p.output()).toContain('Another copy of this bot is receiving its updates');
+    });
+
     it('stops cleanly on SIGTERM with exit code 0', async () => {
       const p = runMain(env(await freePort()), dir.path);
       await p.waitForOutput(/is running/);
