@@ -57,6 +57,8 @@ export class OutboxWorker {
   readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle: Throttle; realClock: Clock };
   #running = false;
   #inFlight = new Set<Promise<void>>();
+  /** Ids of the jobs this worker is performing: a slow one whose lease ran out is not taken twice. */
+  readonly #performing = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #wakeResolve: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -177,6 +179,7 @@ export class OutboxWorker {
       .all(now, now);
     const busyChats = new Set<number>();
     for (const c of candidates) {
+      if (this.#performing.has(c.id)) continue;
       if (this.#inFlight.size >= this.#o.concurrency) break;
       if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
       const wait = throttle.waitFor(c.chat_id, real);
@@ -190,7 +193,11 @@ export class OutboxWorker {
       if (c.chat_id !== null) busyChats.add(c.chat_id);
       throttle.take(c.chat_id, real);
       started = true;
-      const p = this.#perform(row).finally(() => this.#inFlight.delete(p));
+      this.#performing.add(row.id);
+      const p = this.#perform(row).finally(() => {
+        this.#inFlight.delete(p);
+        this.#performing.delete(row.id);
+      });
       this.#inFlight.add(p);
     }
     return { started, throttledFor };
