@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, TEST_CATALOG, type Harness } from '../support/harness.js';
+import { checkoutToInvoice } from '../support/checkout-steps.js';
 import { loadCatalogOrThrow } from '../../src/app.js';
 
 let h: Harness;
@@ -163,12 +164,7 @@ describe('setting up chats', () => {
 describe('/my for a subscriber', () => {
   it('sends fresh links to a subscriber who left the channel, from /my', async () => {
     const u = h.tg.addUser({ id: 61, first_name: 'Returner', language_code: 'en' });
-    await u.sendText('/start monthly');
-    await u.waitForMessage();
-    await u.pressButton(/^Buy for/);
-    await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
-    await u.shareContact({ phone: '+77011234567' });
-    await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
+    await checkoutToInvoice(u);
     u.mark();
     await h.aipay.pay(h.aipay.invoices[0]!.invoice_id);
     const first = await u.waitForMessage((m) => m.text?.includes('Tap to join') ?? false);

@@ -2,6 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_ID, startHarness, TEST_CATALOG, type Harness } from '../support/harness.js';
+import { checkoutToInvoice } from '../support/checkout-steps.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -64,12 +65,7 @@ describe('editing catalog.yaml while the bot runs', () => {
 
   it('keeps the terms existing subscribers paid for when the price and period change', async () => {
     const u = h.tg.addUser({ id: 53, first_name: 'Loyal', language_code: 'en' });
-    await u.sendText('/start monthly');
-    await u.waitForMessage();
-    await u.pressButton(/^Buy for/);
-    await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
-    await u.shareContact({ phone: '+77011234567' });
-    await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
+    await checkoutToInvoice(u);
     await h.aipay.pay(h.aipay.invoices[0]!.invoice_id);
     const before = h.app.db.prepare('SELECT ends_at, terms FROM subscriptions WHERE user_id = 53').get() as { ends_at: number; terms: string };
     writeFileSync(h.catalogPath, TEST_CATALOG.replace('price: 4900', 'price: 5900').replace('period: 1m', 'period: 2m'));

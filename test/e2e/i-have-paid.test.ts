@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ADMIN_ID, startHarness, type Harness } from '../support/harness.js';
+import { checkoutToInvoice } from '../support/checkout-steps.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -10,13 +11,7 @@ afterEach(async () => {
 
 async function invoiceFor(h: Harness, id: number) {
   const u = h.tg.addUser({ id, first_name: 'Payer', language_code: 'en' });
-  await u.sendText('/start monthly');
-  await u.waitForMessage();
-  await u.pressButton(/^Buy for/);
-  await u.waitForMessage((m) => m.text?.includes('Kaspi number') ?? false);
-  await u.shareContact({ phone: '+77011234567' });
-  const invoice = await u.waitForMessage((m) => m.text?.startsWith('Invoice for') ?? false);
-  return { u, invoice };
+  return { u, invoice: await checkoutToInvoice(u) };
 }
 
 describe('"I have paid" when no webhook arrives', () => {

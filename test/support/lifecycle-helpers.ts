@@ -1,4 +1,5 @@
 import { ManualClock } from '../../src/clock.js';
+import { tables, type OutboxRow } from './payments-helpers.js';
 import { createLogger } from '../../src/logger.js';
 import { termsOf } from '../../src/payments/terms.js';
 import type { EmulatorCall, ScriptedUser } from '../../src/sandbox/telegram/emulator.js';
@@ -165,20 +166,8 @@ export function ordersOf(h: Harness, userId: number): OrderRow[] {
   return h.app.db.prepare<[number], OrderRow>('SELECT * FROM orders WHERE user_id = ? ORDER BY id').all(userId);
 }
 
-export interface OutboxRow {
-  id: number;
-  kind: string;
-  payload: string;
-  chat_id: number | null;
-  dedupe_key: string | null;
-  state: string;
-  attempts: number;
-  run_after: number;
-  last_error: string | null;
-}
-
 export function outboxByKey(h: Harness, prefix: string): OutboxRow[] {
-  return h.app.db.prepare<[string], OutboxRow>("SELECT * FROM outbox WHERE dedupe_key LIKE ? || '%' ORDER BY id").all(prefix);
+  return tables(h.app).jobsByKey(prefix);
 }
 
 /** The customer's messages whose text matches `pattern`, current state. */
