@@ -18,41 +18,6 @@ export function summarize(latencies: number[]): { p50: number; p99: number; max:
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-/** Runs `task(i)` for i in [0, n) with `concurrency` in flight; returns per-task latencies (ms) and total seconds. */
-export async function closedLoop(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t0 = performance.now();
-        await task(i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Sends at a fixed rate (requests/s) for `seconds`; latencies of each. */
-export async function openLoop(rate: number, seconds: number, task: (i: number) => Promise<void>): Promise<number[]> {
-  const latencies: number[] = [];
-  const total = Math.round(rate * seconds);
-  const started = performance.now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const t0 = performance.now();
-    pending.push(task(i).then(() => void latencies.push(performance.now() - t0)));
-  }
-  await Promise.all(pending);
-  return latencies;
-}
-
 /** `n` customers with one active subscription each to `planId`, ending over the next 60 days. */
 export function seedSubscriptions(db: Db, n: number, now: number, planId = 'monthly', channels = ['main']): void {
   const terms = JSON.stringify({ kind: 'plan', id: planId, title: 'Monthly', price: 4900, period: { unit: 'months', count: 1 }, periodText: '1m', channels });

@@ -9,6 +9,7 @@ import type { Orders } from '../payments/orders.js';
 import { verifySignature } from '../payments/verify-signature.js';
 import { DatabaseBusy, toStoreError } from '../storage/errors.js';
 import type { Db } from '../storage/open-database.js';
+import { GroupCommit } from '../storage/group-commit.js';
 
 export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'busy' | 'error';
 
@@ -29,11 +30,14 @@ export interface AipayWebhookOptions {
 export const WEBHOOK_BODY_LIMIT = '64kb';
 
 /**
- * `POST /webhook/aipay`: raw bytes → signature (403) → strict parse (400) → one transaction →
- * 200. A locked database is 503, so AiPay retries and nothing is acknowledged that isn't stored.
+ * `POST /webhook/aipay`: raw bytes → signature (403) → strict parse (400) → one transaction
+ * (shared with webhooks that arrived together) → 200. A locked database is 503, so AiPay
+ * retries and nothing is acknowledged that isn't stored.
  */
 export function aipayWebhookRouter(o: AipayWebhookOptions): Router {
   const router = express.Router();
+  // Webhooks arriving together share one commit (one fsync); see GroupCommit.
+  const commits = new GroupCommit(o.db);
   // Raw body on this route only: the signature is over the exact bytes AiPay sent.
   router.post('/webhook/aipay', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), (req: Request, res: Response) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -51,20 +55,21 @@ export function aipayWebhookRouter(o: AipayWebhookOptions): Router {
       return;
     }
     const e = parsed.event;
-    let outcome: EventOutcome;
-    try {
-      outcome = recordEvent({ db: o.db, orders: o.orders, outbox: o.outbox, catalog: o.catalog.current() }, e, raw.toString('utf8'), o.clock.now());
-    } catch (error) {
+    const received = o.clock.now();
+    const answer = (outcome: EventOutcome) => {
+      o.log.info({ event: e.event, invoiceId: e.invoiceId, externalId: e.externalId, amount: e.amount, outcome }, 'aipay event');
+      o.onRecorded?.(outcome);
+      res.status(200).json({ ok: true, outcome });
+    };
+    const refuse = (error: unknown) => {
       const typed = toStoreError(error);
       const busy = typed instanceof DatabaseBusy;
       o.onRejected?.(busy ? 'busy' : 'error');
       o.log.error({ err: typed, invoiceId: e.invoiceId, externalId: e.externalId, event: e.event }, 'aipay webhook not recorded');
       res.status(busy ? 503 : 500).json({ error: busy ? 'busy, retry' : 'not recorded, retry' });
-      return;
-    }
-    o.log.info({ event: e.event, invoiceId: e.invoiceId, externalId: e.externalId, amount: e.amount, outcome }, 'aipay event');
-    o.onRecorded?.(outcome);
-    res.status(200).json({ ok: true, outcome });
+    };
+    // Answered only after the commit: 200 means stored, whatever happens next.
+    commits.run(() => recordEvent({ db: o.db, orders: o.orders, outbox: o.outbox, catalog: o.catalog.current() }, e, raw.toString('utf8'), received)).then(answer, refuse);
   });
   return router;
 }

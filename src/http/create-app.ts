@@ -11,10 +11,14 @@ export interface CreateAppOptions {
   onTooLarge?: () => void;
 }
 
-/** The HTTP server: /healthz, /metrics, then feature routes. No global body parser. */
+/** The HTTP server: feature routes, /healthz, /metrics. No global body parser. */
 export function createApp(o: CreateAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // An API for machines: no ETags to hash, no query strings to parse.
+  app.set('etag', false);
+  app.set('query parser', false);
+  for (const r of o.routers) app.use(r);
   app.get('/healthz', (_req, res) => {
     const h = o.health();
     res.status(h.ok ? 200 : 503).json(h);
@@ -25,7 +29,6 @@ export function createApp(o: CreateAppOptions): Express {
       res.type('text/plain; version=0.0.4').send(metrics());
     });
   }
-  for (const r of o.routers) app.use(r);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });

@@ -315,6 +315,35 @@ describe('the AiPay webhook, events in any number and order', () => {
     expect(adminJobs(/^💰/)).toHaveLength(1);
   });
 
+  it('answers each of a burst of different events arriving together on its own, though they may share one commit', async () => {
+    for (const userId of [131, 132, 133, 134, 135]) await startCustomer(h, userId);
+    const paid = [131, 132, 133, 134, 135].map((userId) => createInvoicedOrder(h.app, { userId }));
+    const expiring = createInvoicedOrder(h.app, { userId: 136 });
+    const mismatch = createInvoicedOrder(h.app, { userId: 137 });
+    const results = await Promise.all([
+      ...paid.map((o) => sendEvent(h, o)),
+      sendEvent(h, paid[0]!), // the same payment again, inside the same burst
+      sendEvent(h, expiring, 'invoice.expired'),
+      sendEvent(h, { ...mismatch, amount: 100 }),
+      sendEvent(h, { externalId: 'sb_nobody', invoiceId: 'inv_nobody', amount: 4900 }),
+      sendEvent(h, paid[1]!, 'invoice.paid', { signature: 'forged' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 403]);
+    expect(results.slice(0, 9).map((r) => outcomeOf(r.body))).toEqual(['granted', 'granted', 'granted', 'granted', 'granted', 'duplicate', 'expired', 'amount_mismatch', 'orphan']);
+    // Every 200 was durable when it was sent: the rows are there, once each.
+    for (const o of paid) {
+      expect(t().subscriptions(o.userId)).toHaveLength(1);
+      expect(t().periods(o.userId)).toHaveLength(1);
+      expect(t().order(o.externalId)?.state).toBe('paid');
+    }
+    expect(t().order(expiring.externalId)?.state).toBe('expired');
+    expect(t().order(mismatch.externalId)?.state).toBe('invoiced');
+    expect(t().subscriptions(137)).toHaveLength(0);
+    expect(t().events()).toHaveLength(8);
+    for (const o of paid) await customerJobsSettled(o.userId);
+    for (const o of paid) expect(messagesOf(o.userId, /^Payment received/)).toHaveLength(1);
+  });
+
   it('grants a payment that arrives after the invoice expired', async () => {
     const { user, externalId } = await checkoutMonthly(h, 123);
     user.mark();
