@@ -74,12 +74,13 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
             alert(`⚠️ A second payment arrived for order ${order.externalId} (${title}, ${formatMoney(e.amount)}, invoice ${e.invoiceId}); the first was already granted. Refund or extend — your call.`);
             return settle('second_payment', order.id);
           }
-          orders.move(order.id, 'paid', now, { paid_via: 'webhook', paid_at: now, invoice_id: order.invoiceId ?? e.invoiceId });
-          fulfilOrder({ db, outbox, catalog }, orders.get(order.id)!, now);
+          // The order's invoice_id is kept when set: a unique index need not change.
+          orders.move(order, 'paid', now, { paid_via: 'webhook', paid_at: now, ...(order.invoiceId === null && { invoice_id: e.invoiceId }) });
+          fulfilOrder({ db, outbox, catalog }, { ...order, state: 'paid', paidVia: 'webhook', paidAt: now, invoiceId: order.invoiceId ?? e.invoiceId }, now);
           return settle('granted', order.id);
         }
         case 'invoice.expired': {
-          if (!orders.move(order.id, 'expired', now)) return settle('ignored', order.id);
+          if (!orders.move(order, 'expired', now)) return settle('ignored', order.id);
           outbox.enqueue(
             {
               kind: 'message',
@@ -93,7 +94,7 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
           return settle('expired', order.id);
         }
         case 'invoice.error': {
-          if (!orders.move(order.id, 'failed', now, { error: 'AiPay reported invoice.error' })) return settle('ignored', order.id);
+          if (!orders.move(order, 'failed', now, { error: 'AiPay reported invoice.error' })) return settle('ignored', order.id);
           outbox.enqueue(
             {
               kind: 'message',
