@@ -15,6 +15,7 @@ import type { Clock } from './clock.js';
 import { Customers } from './customers/customers.js';
 import { createBot } from './bot/create-bot.js';
 import { InFlight } from './bot/in-flight.js';
+import { isEntitled } from './access/entitlement.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
@@ -141,7 +142,15 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     let polling: RunnerHandle | undefined;
 
     const workerApi = new Api(o.botToken, { apiRoot: o.telegramApiRoot, timeoutSeconds: 20 });
-    const worker = new OutboxWorker({ db, api: workerApi, clock: o.clock, log: o.log, admins: () => catalog.current().settings.admins, ...o.outbox });
+    const worker = new OutboxWorker({
+      db,
+      api: workerApi,
+      clock: o.clock,
+      log: o.log,
+      admins: () => catalog.current().settings.admins,
+      isEntitled: (userId, chatId) => isEntitled(db, catalog.current(), userId, chatId, o.clock.now()),
+      ...o.outbox,
+    });
     outbox.onEnqueue = () => worker.wake();
     worker.start();
     stops.push(() => worker.stop());

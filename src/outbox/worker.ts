@@ -31,6 +31,12 @@ export interface OutboxWorkerOptions {
    * product's time, which tests and the playground move by hand. (default: systemClock)
    */
   realClock?: Clock;
+  /**
+   * Whether the user may be in the chat right now (a renewal paid after a removal was queued):
+   * such a removal is dropped, and a grant does not take "already a member" for done while a
+   * removal is pending. (default: never)
+   */
+  isEntitled?: (userId: number, chatId: number) => boolean;
 }
 
 interface Row {
@@ -67,12 +73,23 @@ export class OutboxWorker {
   readonly #retry;
   readonly #saveProgress;
 
+  #removalPending(userId: number, chatId: number): boolean {
+    return (
+      prepared(
+        this.#o.db,
+        `SELECT 1 FROM outbox WHERE kind = 'remove_member' AND state IN ('pending', 'running')
+         AND json_extract(payload, '$.userId') = ? AND json_extract(payload, '$.chatId') = ?`,
+      ).get(userId, chatId) !== undefined
+    );
+  }
+
   constructor(options: OutboxWorkerOptions) {
     this.#o = {
       concurrency: 8,
       leaseMs: 60_000,
       pollMs: 1000,
       maxAttempts: 12,
+      isEntitled: () => false,
       throttle: new Throttle(),
       realClock: systemClock,
       ...options,
@@ -312,6 +329,8 @@ export class OutboxWorker {
         return;
       case 'remove_member':
         if (!progress.banned) {
+          // Queued when access ended, perhaps retried for a while since: they may have paid again.
+          if (this.#o.isEntitled(job.userId, job.chatId)) return;
           await api.banChatMember(job.chatId, job.userId);
           save({ banned: true });
         }
@@ -329,7 +348,9 @@ export class OutboxWorker {
         }
         if (!progress.link) {
           const member = await api.getChatMember(job.chatId, job.userId);
-          if (['member', 'administrator', 'creator'].includes(member.status)) return; // already in: a renewal
+          // Already in (a renewal) — unless a removal is still to run or running: then the link
+          // is sent anyway, so a removal that lands now cannot leave a paying customer outside.
+          if (['member', 'administrator', 'creator'].includes(member.status) && !this.#removalPending(job.userId, job.chatId)) return;
           // A link recorded by an earlier attempt that died before saving progress is reused.
           const stored = prepared<[number], { link: string }>(db, 'SELECT link FROM invite_links WHERE job_id = ?').get(jobId);
           let link = stored?.link;

@@ -21,6 +21,7 @@ import {
   subscriptionsOf,
   type LifecycleHarness,
 } from '../support/lifecycle-helpers.js';
+import { createInvoicedOrder, sendEvent } from '../support/payments-helpers.js';
 
 /** Purchases happen on 10 November 2026 at 15:00 Almaty; a month's subscription ends 10 December 15:00. */
 const START = almaty('2026-11-10T15:00');
@@ -533,6 +534,32 @@ describe('expiry', () => {
     expect(memberCalls(h.tg.calls, from, 505, ['banChatMember', 'unbanChatMember', 'restrictChatMember', 'declineChatJoinRequest'])).toEqual([]);
     expect(h.tg.memberStatus(MAIN_CHAT, 505)).toBe('member');
     expect(h.tg.memberStatus(CHAT_CHAT, 505)).toBe('member');
+  });
+
+  it('keeps a customer who renews while their removal waits for a retry, and sends them a link all the same', async () => {
+    const user = await addCustomer(h, 507);
+    addSubscription(h, 507, { endsAt: END, now: START });
+    h.tg.setMember(MAIN_CHAT, 507, 'member');
+    const from = h.tg.calls.length;
+    lc.setTime(END + 2 * DAY);
+    h.tg.injectFault({ method: 'banChatMember', chatId: MAIN_CHAT, fault: { status: 500 } });
+    await lc.run('expiry'); // the ban fails: the removal will be retried later
+    expect(h.tg.memberStatus(MAIN_CHAT, 507)).toBe('member');
+
+    // The customer pays for a new month before the retry comes due.
+    user.mark();
+    const order = createInvoicedOrder(h.app, { userId: 507 });
+    expect((await sendEvent(h, order)).status).toBe(200);
+    await lc.settle();
+    // Still a member, but a removal was pending: the link comes anyway, in case it had landed.
+    expect(messagesMatching(user, /^Tap to join/)).toHaveLength(1);
+
+    lc.setTime(END + 3 * DAY); // the removal's retry is due: they are entitled again, so it is dropped
+    await lc.settle();
+    expect(h.tg.memberStatus(MAIN_CHAT, 507)).toBe('member');
+    expect(memberCalls(h.tg.calls, from, 507, ['banChatMember']).filter((c) => c.status === 200)).toEqual([]);
+    expect(outboxByKey(h, '').filter((r) => r.kind === 'remove_member' && r.payload.includes('"userId":507')).map((r) => r.state)).toEqual(['done']);
+    expect(subscriptionsOf(h, 507).filter((s) => s.state === 'active')).toHaveLength(1);
   });
 });
 
