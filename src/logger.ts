@@ -24,8 +24,16 @@ export function redactPhones(text: string): string {
 }
 
 /**
- * JSON-lines logger with level and time; secrets are removed by path and phone numbers masked
- * in every message. `destination` defaults to stdout.
+ * Removes bot tokens from text: Telegram's API URLs carry them (`…/bot<id>:<secret>/method`), and
+ * network errors quote the URL they failed on, nested where no field path reaches.
+ */
+export function redactBotTokens(text: string): string {
+  return text.replace(/\d{5,}:[\w-]{30,}/g, '[redacted]');
+}
+
+/**
+ * JSON-lines logger with level and time; secrets are removed by path, bot tokens wherever they
+ * appear, and phone numbers masked in every message. `destination` defaults to stdout.
  */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
@@ -40,6 +48,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
           const masked = args.map((a) => (typeof a === 'string' ? redactPhones(a) : a));
           return method.apply(this, masked as Parameters<typeof method>);
         },
+        // A last look at every finished line, whatever was logged and however deeply nested.
+        streamWrite: redactBotTokens,
       },
       serializers: { err: pino.stdSerializers.err },
     },
