@@ -4,7 +4,7 @@ import type { startPlayground as StartPlayground } from './sandbox/playground/st
 import { loadCatalog } from './catalog/load-catalog.js';
 import { formatProblem } from './catalog/problem.js';
 import { systemClock } from './clock.js';
-import { createLogger } from './logger.js';
+import { createLogger, redactBotTokens } from './logger.js';
 import { readSettings, requireLiveSecrets, SettingsError, withDotEnv, type Settings } from './settings.js';
 import { startApp, StartupError, type RunningApp } from './app.js';
 
@@ -58,7 +58,7 @@ async function main(): Promise<number> {
       log,
       onFatal: (message) => {
         // Exit so pm2 starts a fresh process; the outbox and the database lose nothing.
-        console.error(`${message} Exiting so the process manager restarts the bot.`);
+        console.error(redactBotTokens(`${message} Exiting so the process manager restarts the bot.`));
         fatal = true;
         handler('fatal');
       },
@@ -146,7 +146,7 @@ function preview(settings: Settings): number {
 }
 
 function fail(message: string): number {
-  console.error(message);
+  console.error(redactBotTokens(message));
   return 1;
 }
 
@@ -155,7 +155,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`The bot stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}. Please report it with the log.`);
+    console.error(redactBotTokens(`The bot stopped on an unexpected error: ${(error as Error)?.message ?? String(error)}. Please report it with the log.`));
     process.exitCode = 1;
   },
 );
