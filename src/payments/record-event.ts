@@ -68,6 +68,8 @@ export function recordEvent(d: RecordEventDeps, e: AipayEvent, rawBody: string, 
           }
           if (order.state === 'paid' && (order.paidVia === 'manual' || order.paidVia === 'free') && (order.invoiceId === null || order.invoiceId === e.invoiceId)) {
             // An admin confirmed this payment by hand before AiPay's report arrived: the same money.
+            // Its invoice is remembered, so that paying another invoice later counts as a second payment.
+            if (order.invoiceId === null) prepared(db, 'UPDATE orders SET invoice_id = ?, updated_at = ? WHERE id = ? AND invoice_id IS NULL').run(e.invoiceId, now, order.id);
             return settle('duplicate', order.id);
           }
           if (order.state === 'paid') {

@@ -5,11 +5,13 @@ import { addMonths, fromLocal } from '../../src/catalog/time-zone.js';
 import { ManualClock } from '../../src/clock.js';
 import { confirmManually } from '../../src/payments/manual-confirmation.js';
 import { Orders } from '../../src/payments/orders.js';
+import { termsOf } from '../../src/payments/terms.js';
 import { ADMIN_ID, CHAT_CHAT, MAIN_CHAT, TEST_CATALOG, startHarness, type Harness } from '../support/harness.js';
 import {
   NBSP,
   checkoutMonthly,
   createInvoicedOrder,
+  ensureCustomer,
   eventPayload,
   eventually,
   messageJobs,
@@ -448,6 +450,24 @@ describe('the AiPay webhook, events in any number and order', () => {
     expect(t().periods(132)).toHaveLength(1);
     expect(adminJobs(/second payment/i)).toEqual([]);
     expect(outcomeOf(res.body)).not.toBe('second_payment');
+  });
+
+  it('after a hand confirmation of an order with no invoice on record, takes the first paid invoice as that payment and a different one as a second payment', async () => {
+    await startCustomer(h, 138);
+    ensureCustomer(h.app, 138);
+    const orders = new Orders(db());
+    const plan = h.app.catalog.current().plans.get('monthly')!;
+    // AiPay timed out when creating the invoice: the order failed with no invoice id, the customer
+    // paid anyway, and an admin confirmed it by hand.
+    const order = orders.create({ userId: 138, terms: termsOf(plan), listPrice: plan.price, amount: plan.price, language: 'en' }, Date.now());
+    orders.move(order.id, 'failed', Date.now(), { error: 'AiPay timed out' });
+    expect(confirmManually({ db: db(), orders, outbox: h.app.outbox, catalog: h.app.catalog.current() }, order.id, ADMIN_ID, 'confirm', Date.now())).toBe('confirmed');
+    const first = await sendEvent(h, order, 'invoice.paid', { invoiceId: 'inv_A' });
+    const second = await sendEvent(h, order, 'invoice.paid', { invoiceId: 'inv_B' });
+    expect([outcomeOf(first.body), outcomeOf(second.body)]).toEqual(['duplicate', 'second_payment']);
+    expect(t().order(order.externalId)!.invoiceId).toBe('inv_A');
+    expect(alertText(/second payment/)).toContain('inv_B');
+    expect(t().periods(138)).toHaveLength(1);
   });
 
   it('tells the customer an invoice expired, with a "New invoice" button that starts a new checkout', async () => {
