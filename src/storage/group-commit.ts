@@ -14,7 +14,8 @@ interface Pending {
  *
  * A unit that throws rolls back alone and rejects alone. When the transaction as a whole fails
  * (the lock could not be taken, the disk is full, the commit failed), every unit in it rejects
- * and none of their writes remain.
+ * and none of their writes remain. So a unit must let SQLite errors escape: one that caught an
+ * error after SQLite rolled back the transaction, and wrote on, would write outside it.
  */
 export class GroupCommit {
   #queue: Pending[] = [];
