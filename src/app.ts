@@ -155,22 +155,6 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     worker.start();
     stops.push(() => worker.stop());
 
-    const reloader = new CatalogReloader({
-      path: o.catalogPath,
-      store: catalog,
-      log: o.log,
-      onInvalid: (problems) => {
-        const shown = problems.slice(0, 30).map((p) => formatProblem(p));
-        const more = problems.length > shown.length ? `\n… and ${problems.length - shown.length} more (npm run validate lists them all).` : '';
-        outbox.notifyAdmins(
-          catalog.current().settings.admins,
-          escapeHtml(`⚠️ Your catalog edit was not applied: the bot keeps running with the previous version. Fix these and save again:\n${shown.join('\n')}${more}`.slice(0, 4000)),
-        );
-      },
-    });
-    reloader.start();
-    stops.push(() => reloader.stop());
-
     const scheduler = new Scheduler(
       [
         { name: 'stale-invoices', cron: '*/5 * * * *', run: () => void runStaleInvoices({ db, catalog: catalog.current(), log: o.log }, o.clock.now()) },
@@ -199,6 +183,24 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     );
     scheduler.start();
     stops.push(() => scheduler.stop());
+
+    const reloader = new CatalogReloader({
+      path: o.catalogPath,
+      store: catalog,
+      log: o.log,
+      // The nightly backup keeps to 03:30 in the catalog's zone, also when the zone changes.
+      onReloaded: () => void scheduler.setTimezone(catalog.current().settings.timezone),
+      onInvalid: (problems) => {
+        const shown = problems.slice(0, 30).map((p) => formatProblem(p));
+        const more = problems.length > shown.length ? `\n… and ${problems.length - shown.length} more (npm run validate lists them all).` : '';
+        outbox.notifyAdmins(
+          catalog.current().settings.admins,
+          escapeHtml(`⚠️ Your catalog edit was not applied: the bot keeps running with the previous version. Fix these and save again:\n${shown.join('\n')}${more}`.slice(0, 4000)),
+        );
+      },
+    });
+    reloader.start();
+    stops.push(() => reloader.stop());
 
     // Webhook mode: a fresh random secret each start, so an old or guessed URL gets 401.
     const telegramSecret = o.publicUrl ? randomBytes(32).toString('hex') : undefined;

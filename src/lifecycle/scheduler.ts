@@ -15,19 +15,24 @@ export interface ScheduledJob {
  */
 export class Scheduler {
   readonly #tasks: ScheduledTask[] = [];
+  #timezone: string;
+  #stopped = false;
 
   constructor(
     private readonly jobs: readonly ScheduledJob[],
     private readonly log: Logger,
-    private readonly timezone: string,
-  ) {}
+    timezone: string,
+  ) {
+    this.#timezone = timezone;
+  }
 
   start(): void {
+    if (this.#stopped) return;
     for (const job of this.jobs) {
       this.#tasks.push(
         cron.schedule(job.cron, () => this.runNow(job.name), {
           name: job.name,
-          timezone: this.timezone,
+          timezone: this.#timezone,
           noOverlap: true,
           // node-cron's own warnings (a missed minute after a busy moment) go to our log, not the console.
           logger: {
@@ -39,6 +44,21 @@ export class Scheduler {
         }),
       );
     }
+  }
+
+  /** Follows a new catalog time zone (a hot reload): the jobs are scheduled again in it. */
+  async setTimezone(timezone: string): Promise<void> {
+    if (timezone === this.#timezone) return;
+    this.#timezone = timezone;
+    if (this.#tasks.length === 0) return;
+    await this.#destroyTasks();
+    this.start();
+    this.log.info({ timezone }, 'scheduled jobs follow the new time zone');
+  }
+
+  /** When the job runs next (null if not scheduled). */
+  nextRun(name: string): Date | null {
+    return this.#tasks.find((t) => t.name === name)?.getNextRun() ?? null;
   }
 
   async runNow(name: string): Promise<void> {
@@ -56,6 +76,11 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#destroyTasks();
+  }
+
+  async #destroyTasks(): Promise<void> {
     for (const task of this.#tasks.splice(0)) await task.destroy();
   }
 }

@@ -63,6 +63,14 @@ describe('editing catalog.yaml while the bot runs', () => {
     expect(h.app.catalog.current().plans.has('weekly')).toBe(true);
   });
 
+  it('moves the nightly backup to 03:30 in the new time zone when the catalog changes it', async () => {
+    const utcTime = (d: Date | null) => d && `${d.getUTCHours()}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+    expect(utcTime(h.app.scheduler.nextRun('backup'))).toBe('22:30'); // 03:30 in Almaty (UTC+5)
+    writeFileSync(h.catalogPath, TEST_CATALOG.replace('settings:\n', 'settings:\n  timezone: Europe/Moscow\n'));
+    expect(h.app.reloadCatalog()).toBe(true);
+    await until(() => utcTime(h.app.scheduler.nextRun('backup')) === '0:30', 'the backup at 03:30 Moscow time (UTC+3)');
+  });
+
   it('keeps the terms existing subscribers paid for when the price and period change', async () => {
     const u = h.tg.addUser({ id: 53, first_name: 'Loyal', language_code: 'en' });
     await checkoutToInvoice(u);
