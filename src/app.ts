@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { BotCommand } from 'grammy/types';
@@ -37,6 +38,7 @@ import { AipayClient } from './payments/aipay-client.js';
 import { Checkout } from './payments/checkout.js';
 import { Orders } from './payments/orders.js';
 import { openDatabase, type Db } from './storage/open-database.js';
+import { StoreError } from './storage/errors.js';
 
 /** Updates the bot asks Telegram for (chat_member must be asked for explicitly). */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member'] as const;
@@ -106,6 +108,27 @@ export function loadCatalogOrThrow(path: string): Catalog {
 }
 
 /**
+ * openDatabase, with what the operator can do about a file the bot cannot open: a folder it may
+ * not write to, or a file that is not a database, becomes one sentence naming DATABASE_PATH.
+ */
+export function openDatabaseOrExplain(path: string): Db {
+  try {
+    return openDatabase(path);
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code ?? '');
+    const where = `The database ${resolve(path)} (DATABASE_PATH)`;
+    if (/^(EACCES|EPERM|EROFS|ENOTDIR|EEXIST|SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM)/.test(code)) {
+      throw new StartupError(`${where} cannot be created or written there (${code}). Point DATABASE_PATH at a folder the bot's user owns — the default, data/bot.db in the bot's folder, works — and start again.`);
+    }
+    if (/^(SQLITE_NOTADB|SQLITE_CORRUPT)/.test(code)) {
+      throw new StartupError(`${where} is not a readable SQLite database (${code}). Check DATABASE_PATH, or put back a backup with npm run restore.`);
+    }
+    if (error instanceof StoreError) throw new StartupError(`${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
  * Starts the whole product in this process: catalog → database → bot (long polling) → HTTP
  * server (AiPay webhook, health) → outbox worker. Throws StartupError for anything the operator
  * must fix; `stop()` undoes it all in reverse.
@@ -113,7 +136,7 @@ export function loadCatalogOrThrow(path: string): Catalog {
 export async function startApp(o: AppOptions): Promise<RunningApp> {
   const catalog = new CatalogStore(loadCatalogOrThrow(o.catalogPath));
   releaseCatalogValidator();
-  const db = openDatabase(o.databasePath);
+  const db = openDatabaseOrExplain(o.databasePath);
   const stops: Array<() => Promise<void> | void> = [
     () => {
       db.close();

@@ -42,7 +42,8 @@ export function withDotEnv(env: Env = process.env, path = '.env'): Env {
   return { ...fromFile, ...env };
 }
 
-const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+/** An environment value, or undefined when it is missing or blank (`CATALOG_PATH=` in .env). */
+export const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
 
 function url(env: Env, name: string, fallback: string | undefined, hint: string): string | undefined {
   const value = nonEmpty(env[name]) ?? fallback;

@@ -93,21 +93,57 @@ function explainOneOf(error: SchemaError): string {
   return 'does not match any allowed form — see the schema description';
 }
 
+/**
+ * The whole number a creator meant by a text like "4 900 ₸", "7,900", "1,500.00", "₸7900" or
+ * "４９００" (full-width digits), or undefined when it is not one.
+ */
+export function meantWholeNumber(text: string): string | undefined {
+  let t = text
+    .normalize('NFKC')
+    .replace(/[\s\u00a0\u202f]/g, '')
+    .replace(/^(₸|kzt)/i, '')
+    .replace(/(₸|тг|tg|kzt|тенге|tenge)\.?$/i, '')
+    .replace(/[.,]0{1,2}$/, ''); // 1500.00 → 1500
+  if (/^-?\d{1,3}([.,]\d{3})+$/.test(t)) t = t.replace(/[.,]/g, ''); // thousands separators
+  if (/^-?\d+$/.test(t)) return t;
+  // "3 days": the number, when nothing else in the text is a digit.
+  const lead = t.match(/^-?\d+/)?.[0];
+  return lead !== undefined && !/\d/.test(t.slice(lead.length)) ? lead : undefined;
+}
+
+const CHAT_ID_HINT = 'a channel is listed by its numeric chat id, like -1001234567890 — add the bot to the channel as an admin and it sends you the id';
+
 function explainType(error: SchemaError, segments: Array<string | number>): string {
   const expected = String(error.params.type);
   const value = error.data;
+  const field = segments[segments.length - 1];
   if (segments[0] === 'settings' && segments[1] === 'admins' && typeof value === 'string') {
     return `"${value}" is not a numeric Telegram id — admins are listed by number, not @username: ask each admin to send /whoami to the bot and paste the number it answers`;
   }
+  if (segments[0] === 'channels' && field === 'chat_id' && typeof value === 'string' && meantWholeNumber(value) === undefined) {
+    return `"${value}" is not a chat id — ${CHAT_ID_HINT}`;
+  }
   if (expected === 'integer' || expected === 'number') {
     if (typeof value === 'string') {
-      const digits = value.replace(/[\s\u00a0]/g, '').match(/^-?\d+/)?.[0];
+      const digits = meantWholeNumber(value);
       if (digits) return `"${value}" must be a plain number — write ${digits} (no spaces, quotes or currency)`;
     }
-    if (typeof value === 'number') return `${value} must be a whole number — remove the fraction`;
+    if (typeof value === 'number') {
+      // YAML reads 7.900 as 7.9: in a price that is a thousands separator, not a fraction.
+      const money = field === 'price' || field === 'amount';
+      const thousands = Math.round(value * 1000);
+      if (money && value < 1000 && Math.abs(thousands - value * 1000) < 1e-6) {
+        return `${value} must be a whole number of tenge, without dots or commas — write ${Math.round(value)}, or ${thousands} if the dot separated thousands`;
+      }
+      return `${value} must be a whole number — remove the fraction`;
+    }
     return `${describe(value)} must be a whole number`;
   }
   if (expected === 'boolean') return `${describe(value)} must be true or false`;
+  if (expected === 'string' && typeof value === 'number') {
+    if (error.schemaPath.includes('$defs/period')) return `${value} is not a period — write ${value}d for days, or 1m, 3m, 1y for months and years`;
+    if (error.schemaPath.includes('$defs/duration')) return `${value} is not a duration — write ${value}min, ${value}h or ${value}d`;
+  }
   if (expected === 'string') return `${describe(value)} must be text — put it in quotes`;
   if (expected === 'array') return `${describe(value)} must be a list — write [first, second] or one "- item" per line`;
   if (expected === 'object') return `${describe(value)} must be a group of fields — write "key: value" lines indented below it`;

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CatalogStore } from './catalog-store.js';
 import { loadCatalog } from './load-catalog.js';
 import { releaseCatalogValidator } from './schema-validator.js';
-import type { CatalogProblem } from './problem.js';
+import { formatProblem, type CatalogProblem } from './problem.js';
 
 export interface CatalogReloaderOptions {
   path: string;
@@ -55,7 +55,8 @@ export class CatalogReloader {
       const text = result.problems.map((p) => `${p.line}:${p.col} ${p.path} ${p.message}`).join('\n');
       if (text === this.#lastText) return false; // the same broken file saved twice: one alert
       this.#lastText = text;
-      this.o.log.warn({ reason, problems: result.problems.length }, 'catalog edit refused; the running catalog stays');
+      // The operator reading `pm2 logs` sees what to fix, as the admins do in Telegram.
+      this.o.log.warn({ reason, problems: result.problems.map(formatProblem) }, 'catalog edit refused; the running catalog stays');
       this.o.onInvalid(result.problems);
       return false;
     }

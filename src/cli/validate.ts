@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import { formatProblem } from '../catalog/problem.js';
-import { withDotEnv } from '../settings.js';
+import { nonEmpty, withDotEnv } from '../settings.js';
 
 /** `npm run validate [-- path]`: prints every problem of the catalog, or a one-line summary. */
 function main(argv: string[]): number {
-  const path = resolve(argv[0] ?? withDotEnv().CATALOG_PATH ?? 'catalog.yaml');
+  // A path typed after `npm run validate --` is taken from the folder it was typed in (npm runs
+  // scripts from the project folder and says where it was started in INIT_CWD).
+  const path = argv[0] !== undefined ? resolve(process.env.INIT_CWD ?? '.', argv[0]) : resolve(nonEmpty(withDotEnv().CATALOG_PATH) ?? 'catalog.yaml');
   const result = loadCatalog(path);
   if (result.ok) {
     console.log(result.summary);

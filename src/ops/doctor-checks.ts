@@ -316,7 +316,7 @@ export async function checkPublicUrl(fetchFn: FetchLike, publicUrl: string | und
     return {
       status: 'warn',
       title: 'PUBLIC_URL is not set, so whether AiPay can reach the bot was not checked',
-      fix: "Set PUBLIC_URL in .env to this server's https address (like https://bot.example.kz); AiPay's webhook URL is that address followed by /webhook/aipay.",
+      fix: "To check it, run PUBLIC_URL=https://bot.example.kz npm run doctor with your address (AiPay's webhook URL is that address followed by /webhook/aipay). Setting PUBLIC_URL in .env also switches Telegram updates to webhook mode (README, step 12).",
     };
   }
   const url = `${publicUrl}/healthz`;

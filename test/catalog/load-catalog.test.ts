@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -310,6 +310,33 @@ plans:
     channels: [main]
 `;
 
+describe('hints that lead straight to the fix', () => {
+  const catalog = (plan: string, chat = 'chat_id: -1001234567890') =>
+    `settings:\n  bot_name: "T"\nchannels:\n  main:\n    ${chat}\n    title: "Main"\nplans:\n  monthly:\n    title: "M"\n${plan}\n    channels: [main]\n`;
+  const only = (source: string) => {
+    const result = parseCatalog(source, join(projectRoot, 'catalog.yaml'));
+    if (result.ok) throw new Error('expected a problem');
+    return result.problems.map((p) => `${p.path}  ${p.message}`);
+  };
+  it.each([
+    ['price: 7,900', '"7,900" must be a plain number — write 7900 (no spaces, quotes or currency)'],
+    ['price: 1,500.00', '"1,500.00" must be a plain number — write 1500 (no spaces, quotes or currency)'],
+    ['price: ₸7900', '"₸7900" must be a plain number — write 7900 (no spaces, quotes or currency)'],
+    ['price: ４９００', '"４９００" must be a plain number — write 4900 (no spaces, quotes or currency)'],
+    ['price: 7.900', '7.9 must be a whole number of tenge, without dots or commas — write 8, or 7900 if the dot separated thousands'],
+  ])('%s', (price, message) => {
+    expect(only(catalog(`    ${price}\n    period: 1m`))).toEqual([`plans.monthly.price  ${message}`]);
+  });
+  it('a period written as a bare number', () => {
+    expect(only(catalog('    price: 4900\n    period: 90'))).toEqual(['plans.monthly.period  90 is not a period — write 90d for days, or 1m, 3m, 1y for months and years']);
+  });
+  it('a channel given by its @username', () => {
+    expect(only(catalog('    price: 4900\n    period: 1m', 'chat_id: "@python_academy"'))).toEqual([
+      'channels.main.chat_id  "@python_academy" is not a chat id — a channel is listed by its numeric chat id, like -1001234567890 — add the bot to the channel as an admin and it sends you the id',
+    ]);
+  });
+});
+
 describe('loadCatalog: one mistake per fixture', () => {
   it('has a fixture for every case and a case for every fixture (at least 24)', () => {
     const files = readdirSync(FIXTURES)
@@ -457,6 +484,23 @@ describe('npm run validate (dist/src/cli/validate.js)', () => {
       const printed = out.stdout.split('\n');
       expect(printed.slice(0, 11)).toEqual(lines(parseCatalog(MANY_MISTAKES, path)));
       expect(printed.slice(11)).toEqual(['', '11 problems found. Fix them and run npm run validate again.', '']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!built)(`reads catalog.yaml when .env leaves CATALOG_PATH blank, and takes a typed path from the folder it was typed in${skipNote}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalog-cli-'));
+    try {
+      writeFileSync(join(dir, 'catalog.yaml'), readFileSync(EXAMPLE, 'utf8'));
+      writeFileSync(join(dir, '.env'), 'BOT_TOKEN=\nCATALOG_PATH=\n');
+      mkdirSync(join(dir, 'docs'));
+      const blank = spawnSync(process.execPath, [VALIDATE_JS], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(blank.stdout).toMatch(/^catalog\.yaml is valid/);
+      expect(blank.status).toBe(0);
+      const typed = spawnSync(process.execPath, [VALIDATE_JS, '../catalog.yaml'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, INIT_CWD: join(dir, 'docs') } });
+      expect(typed.stdout).toMatch(/^catalog\.yaml is valid/);
+      expect(typed.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -95,6 +95,21 @@ describe('npm start (the compiled process)', () => {
       noStackTrace(p.output());
     });
 
+    it('names DATABASE_PATH in one sentence when the database cannot be created there, or is not a database', async () => {
+      writeFileSync(join(dir.path, 'not-a-folder'), 'a file');
+      const folder = runMain(env(await freePort(), { DATABASE_PATH: join(dir.path, 'not-a-folder', 'bot.db') }), dir.path);
+      expect((await folder.exited).code).toBe(1);
+      expect(folder.output()).toContain(`The database ${join(dir.path, 'not-a-folder', 'bot.db')} (DATABASE_PATH) cannot be created or written there`);
+      expect(folder.output()).toContain("Point DATABASE_PATH at a folder the bot's user owns");
+      noStackTrace(folder.output());
+
+      writeFileSync(join(dir.path, 'garbage.db'), 'this is not a database, just some text that is long enough '.repeat(100));
+      const garbage = runMain(env(await freePort(), { DATABASE_PATH: join(dir.path, 'garbage.db') }), dir.path);
+      expect((await garbage.exited).code).toBe(1);
+      expect(garbage.output()).toContain('(DATABASE_PATH) is not a readable SQLite database (SQLITE_NOTADB). Check DATABASE_PATH, or put back a backup with npm run restore.');
+      noStackTrace(garbage.output());
+    });
+
     it('asks for a catalog when there is none', async () => {
       const p = runMain(env(await freePort(), { CATALOG_PATH: join(dir.path, 'catalog-missing.yaml') }), dir.path);
       expect((await p.exited).code).toBe(1);

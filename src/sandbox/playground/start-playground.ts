@@ -368,7 +368,7 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     const server = await new Promise<Server>((resolve, reject) => {
       const s = web.listen(o.port, pageHost, () => resolve(s));
       s.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new StartupError(`Port ${o.port} is already in use: set PLAYGROUND_PORT to a free port.`) : error),
+        reject(error.code === 'EADDRINUSE' ? new StartupError(`Port ${o.port} is already in use: set PORT to a free one (in .env, or PORT=3001 npm start).`) : error),
       );
     });
     stops.push(
