@@ -78,10 +78,18 @@ export function parseCatalog(source: string, path: string): LoadResult {
   };
 
   const validate = catalogValidator();
+  const settings = (data as { settings?: unknown }).settings;
+  let languagesUnknown = settings === null || typeof settings !== 'object' || Array.isArray(settings);
   if (!validate(data)) {
-    for (const e of explainSchemaErrors(validate.errors ?? [])) report(e.segments, e.message, e.atKey);
+    for (const e of explainSchemaErrors(validate.errors ?? [])) {
+      report(e.segments, e.message, e.atKey);
+      const [section, field] = e.segments;
+      if (section === 'settings' && (field === undefined || field === 'languages' || field === 'default_language')) languagesUnknown = true;
+    }
   }
-  semanticChecks(data, dirname(path), report);
+  // Without usable settings (a misspelt `setings:`, `languages: ru, kk`), every text in another
+  // language would be reported too: one real mistake, dozens of echoes. Those checks wait for it.
+  if (!languagesUnknown) semanticChecks(data, dirname(path), report);
   if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
 
   const catalog = buildCatalog(data as CatalogFile, path);

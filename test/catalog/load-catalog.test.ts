@@ -337,6 +337,22 @@ describe('hints that lead straight to the fix', () => {
   });
 });
 
+describe('one mistake in settings, one problem', () => {
+  const example = readFileSync(EXAMPLE, 'utf8');
+  const problems = (source: string) => {
+    const result = parseCatalog(source, join(projectRoot, 'catalog.yaml'));
+    return result.ok ? [] : result.problems.map((p) => `${p.path}  ${p.message}`);
+  };
+  it.each([
+    ['a misspelt settings section', example.replace('settings:', 'setings:'), 'setings  unknown section `setings` — did you mean `settings`?'],
+    ['languages not written as a list', example.replace('languages: [ru, kk, en]', 'languages: ru, kk, en'), 'settings.languages  "ru, kk, en" must be a list — write [first, second] or one "- item" per line'],
+    ['a misspelt language', example.replace('languages: [ru, kk, en]', 'languages: [ru, kz, en]'), 'settings.languages[1]  "kz" is not allowed — did you mean kk? choose one of: ru, kk, en'],
+  ])('%s: no echoes about every translation', (_name, source, only) => {
+    expect(source).not.toBe(example);
+    expect(problems(source)).toEqual([only]);
+  });
+});
+
 describe('loadCatalog: one mistake per fixture', () => {
   it('has a fixture for every case and a case for every fixture (at least 24)', () => {
     const files = readdirSync(FIXTURES)
