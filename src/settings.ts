@@ -54,7 +54,7 @@ function url(env: Env, name: string, fallback: string | undefined, hint: string)
   } catch {
     throw new SettingsError(`${name} is not a valid URL. ${hint}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`${name} must start with https://. ${hint}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`${name} must start with https:// (or http:// for a server on this machine). ${hint}`);
   return value.replace(/\/+$/, '');
 }
 
@@ -69,7 +69,7 @@ export function readSettings(env: Env = process.env): Settings {
   }
   const portText = nonEmpty(env.PORT) ?? '3000';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new SettingsError(`PORT must be a number from 1 to 65535, like 3000 (it is "${portText}"). Fix it in .env.`);
   }
   const logLevel = (nonEmpty(env.LOG_LEVEL) ?? 'info').toLowerCase();
