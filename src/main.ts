@@ -138,7 +138,7 @@ function preview(settings: Settings): number {
     .filter(([, value]) => !value)
     .map(([name]) => name);
   console.log(
-    `${result.summary}${path === 'catalog.example.yaml' ? ' (This is the example: copy catalog.example.yaml to catalog.yaml and make it yours.)' : ''} ` +
+    `${result.summary}${path === 'catalog.example.yaml' ? ' (This is the example: copy catalog.example.yaml to catalog.yaml, make it yours, and run npm start again — from then on the playground follows every save.)' : ''} ` +
       `The bot is not running because ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set: copy .env.example to .env, ` +
       'put in the token from @BotFather and the keys from your AiPay dashboard, and run npm start again.',
   );
