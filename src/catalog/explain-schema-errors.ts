@@ -97,7 +97,7 @@ function explainOneOf(error: SchemaError): string {
  * The whole number a creator meant by a text like "4 900 ₸", "7,900", "1,500.00", "₸7900" or
  * "４９００" (full-width digits), or undefined when it is not one.
  */
-export function meantWholeNumber(text: string): string | undefined {
+function meantWholeNumber(text: string): string | undefined {
   let t = text
     .normalize('NFKC')
     .replace(/[\s\u00a0\u202f]/g, '')

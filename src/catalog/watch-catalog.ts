@@ -52,11 +52,12 @@ export class CatalogReloader {
     const result = loadCatalog(this.o.path);
     releaseCatalogValidator();
     if (!result.ok) {
-      const text = result.problems.map((p) => `${p.line}:${p.col} ${p.path} ${p.message}`).join('\n');
+      const problems = result.problems.map(formatProblem);
+      const text = problems.join('\n');
       if (text === this.#lastText) return false; // the same broken file saved twice: one alert
       this.#lastText = text;
       // The operator reading `pm2 logs` sees what to fix, as the admins do in Telegram.
-      this.o.log.warn({ reason, problems: result.problems.map(formatProblem) }, 'catalog edit refused; the running catalog stays');
+      this.o.log.warn({ reason, problems }, 'catalog edit refused; the running catalog stays');
       this.o.onInvalid(result.problems);
       return false;
     }
