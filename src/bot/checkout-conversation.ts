@@ -300,6 +300,8 @@ export function checkoutFeature(): Composer<BotContext> {
       if (!item) return unavailable(ctx);
       const result = ctx.deps.checkout.grantFree({ userId: ctx.from.id, item, language: ctx.lang, trial: true });
       const title = localize(item.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
+      // A Try button on an older card, after the catalog took the trial away: not "already used".
+      if (!result.ok && result.reason === 'not_free') return unavailable(ctx);
       if (!result.ok) return ctx.answerCallbackQuery({ text: ctx.t('trial_used', { plan: title }), show_alert: true });
       await ctx.answerCallbackQuery();
       return; // the trial's receipt and links come through the outbox, like a payment's

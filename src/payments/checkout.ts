@@ -119,7 +119,7 @@ export class Checkout {
    * or a 100 % promo code. One transaction: the check, the paid order and the access.
    */
   grantFree(req: { userId: number; item: Item; language: Language; promoCode?: string; trial?: boolean }):
-    | { ok: true; order: Order; endsAt?: number }
+    | { ok: true; order: Order }
     | { ok: false; reason: 'trial_used' | 'not_free' }
     | { ok: false; reason: 'promo'; check: Exclude<PromoCheck, { ok: true }> } {
     const { db, orders, clock, outbox } = this.o;
@@ -144,8 +144,7 @@ export class Checkout {
           now,
         );
         fulfilOrder({ db, outbox, catalog }, order, now, { trial: req.trial === true });
-        const endsAt = db.prepare<[number], { to_at: number }>('SELECT to_at FROM subscription_periods WHERE order_id = ?').get(order.id)?.to_at;
-        return { ok: true as const, order, endsAt };
+        return { ok: true as const, order };
       })
       .immediate();
   }

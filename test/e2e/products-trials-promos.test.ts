@@ -229,6 +229,19 @@ describe('free trials', () => {
     expect(trialsOf(401)).toEqual([{ plan_id: 'monthly' }]);
   });
 
+  it('a trial button on a card shown before the catalog dropped the trial says the offer is gone, not "already used"', async () => {
+    const user = await buyer(h, 403);
+    const card = await openCard(user, 'monthly');
+    h.writeCatalog(offersCatalog(TODAY).replace(/\n\s*trial_days: 3/, ''));
+    expect(h.app.reloadCatalog()).toBe(true);
+    const answers = h.tg.callbackAnswers.length;
+    await user.pressButton(TRY, { messageId: card.message_id });
+    expect(await answerAfter(answers)).toMatchObject({ text: "This offer is no longer available. Here is what's available now:" });
+    await o.settle();
+    expect(subscriptionsOf(403)).toEqual([]);
+    expect(trialsOf(403)).toEqual([]);
+  });
+
   it('pressing the trial button twice at once grants one trial', async () => {
     const user = await buyer(h, 402);
     const card = await openCard(user, 'monthly');
