@@ -12,6 +12,8 @@ export function addPeriod(from: number, period: Period, timeZone: string): numbe
 
 export interface Extended {
   subscriptionId: number;
+  /** The subscription_periods row this call recorded. */
+  periodId: number;
   from: number;
   to: number;
   /** An active subscription was extended (rather than a new one started). */
@@ -40,7 +42,7 @@ export function extendSubscription(
     prepared(db, 'UPDATE subscriptions SET ends_at = ?, terms = ?, trial = 0, updated_at = ? WHERE id = ?').run(to, JSON.stringify(terms), now, active.id);
     subscriptionId = active.id;
     // Reminders about the old end are moot now.
-    prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
+    cancelReminders(db, active.id, now);
   } else {
     subscriptionId = Number(
       prepared(db, "INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, trial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)").run(
@@ -55,6 +57,13 @@ export function extendSubscription(
       ).lastInsertRowid,
     );
   }
-  prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(subscriptionId, s.orderId, from, to, now);
-  return { subscriptionId, from, to, extended: active !== undefined };
+  const periodId = Number(
+    prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, ?, ?, ?, ?)').run(subscriptionId, s.orderId, from, to, now).lastInsertRowid,
+  );
+  return { subscriptionId, periodId, from, to, extended: active !== undefined };
+}
+
+/** Reminders still waiting in the outbox about a subscription whose end has changed are moot. */
+export function cancelReminders(db: Db, subscriptionId: number, now: number): void {
+  prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${subscriptionId}:%`);
 }

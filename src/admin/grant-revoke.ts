@@ -1,15 +1,14 @@
 import { InlineKeyboard } from 'grammy';
 import { isEntitled } from '../access/entitlement.js';
-import { addPeriod, enqueueChannelAccess } from '../access/fulfil-order.js';
+import { enqueueChannelAccess } from '../access/fulfil-order.js';
 import { encodeCallback } from '../bot/callback-data.js';
 import { escapeHtml } from '../bot/html.js';
-import { DAY } from '../catalog/duration.js';
 import { formatDate } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
 import type { Catalog, Language, Plan } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { termsOf } from '../payments/terms.js';
-import { extendSubscription } from '../access/extend-subscription.js';
+import { cancelReminders, extendSubscription, type Extended } from '../access/extend-subscription.js';
 import type { Terms } from '../payments/terms.js';
 import { prepared } from '../storage/prepared.js';
 import type { Db } from '../storage/open-database.js';
@@ -27,27 +26,19 @@ export function customerLanguage(db: Db, catalog: Catalog, userId: number): Lang
   return stored && catalog.settings.languages.includes(stored) ? stored : catalog.settings.defaultLanguage;
 }
 
-export interface Granted {
-  subscriptionId: number;
-  from: number;
-  to: number;
-  /** Whether an active subscription was extended (else a new one started). */
-  extended: boolean;
-}
-
 /**
  * An admin gives `plan` to a customer without payment, in one transaction: the active
  * subscription is extended from its current end (while access lasts), else a new one starts now;
  * by `days`, or by the plan's period. The period is recorded without an order; channel access and
  * a message to the customer go through the outbox; the action is audited.
  */
-export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; userId: number; plan: Plan; days?: number; now: number }): Granted {
+export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; userId: number; plan: Plan; days?: number; now: number }): Extended {
   const { db, outbox, catalog } = d;
   const { userId, plan, now } = o;
   return db
-    .transaction((): Granted => {
+    .transaction((): Extended => {
       const terms = termsOf(plan);
-      const { subscriptionId, from, to, extended } = extendSubscription(db, {
+      const extension = extendSubscription(db, {
         userId,
         terms: terms as Extract<Terms, { kind: 'plan' }>,
         orderId: null,
@@ -56,14 +47,14 @@ export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; user
         now,
         days: o.days,
       });
-      const periodId = Number(prepared(db, 'SELECT max(id) FROM subscription_periods WHERE subscription_id = ?').pluck().get(subscriptionId));
+      const { subscriptionId, periodId, from, to, extended } = extension;
       const lang = customerLanguage(db, catalog, userId);
       const title = localize(plan.title, lang, catalog.settings.defaultLanguage);
       const words = text(catalog, lang, 'my_subscription', { plan: title, ends_at: formatDate(to, lang, catalog.settings.timezone) });
       outbox.enqueue({ kind: 'message', chatId: userId, userId, text: escapeHtml(`✅ ${words}`) }, { dedupeKey: `admin-grant:${periodId}:message` });
       enqueueChannelAccess(d, userId, lang, plan.channels, `grant ${plan.id}`, `admin-grant:${periodId}`);
       audit(db, o.adminId, 'grant', { userId, planId: plan.id, days: o.days ?? null, subscriptionId, from, to, extended }, now);
-      return { subscriptionId, from, to, extended };
+      return extension;
     })
     .immediate();
 }
@@ -91,7 +82,7 @@ export function revokeSubscription(d: AdminAccessDeps, o: { adminId: number; use
       ).get(userId, planId);
       if (!sub) return undefined;
       prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, ends_at = min(ends_at, ?), updated_at = ? WHERE id = ?").run(now, now, now, sub.id);
-      prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${sub.id}:%`);
+      cancelReminders(db, sub.id, now);
       const terms = JSON.parse(sub.terms) as { title: never; channels: string[] };
       const removedFrom: number[] = [];
       for (const channelId of terms.channels) {

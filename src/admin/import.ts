@@ -1,3 +1,4 @@
+import { cancelReminders } from '../access/extend-subscription.js';
 import { daysInMonth, fromLocal } from '../catalog/time-zone.js';
 import type { Catalog, Plan } from '../catalog/types.js';
 import { termsOf } from '../payments/terms.js';
@@ -142,7 +143,7 @@ export function applyImport(db: Db, rows: readonly ImportRow[], adminId: number,
         } else if (active.ends_at < r.endsAt) {
           prepared(db, 'UPDATE subscriptions SET ends_at = ?, updated_at = ? WHERE id = ?').run(r.endsAt, now, active.id);
           prepared(db, 'INSERT INTO subscription_periods (subscription_id, order_id, from_at, to_at, created_at) VALUES (?, NULL, ?, ?, ?)').run(active.id, active.ends_at, r.endsAt, now);
-          prepared(db, "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND dedupe_key LIKE ?").run(now, `reminder:${active.id}:%`);
+          cancelReminders(db, active.id, now);
           out.extended++;
         } else {
           out.unchanged++;

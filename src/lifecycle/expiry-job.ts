@@ -75,7 +75,7 @@ export function runStaleInvoices(d: { db: Db; catalog: Catalog; log: Logger }, n
   const any = prepared(d.db, "SELECT 1 FROM orders WHERE state IN ('created', 'invoiced') AND created_at < ? LIMIT 1").get(cutoff);
   if (!any) return 0;
   const changed = prepared(d.db, "UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
-    .run(now, now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS).changes;
+    .run(now, cutoff).changes;
   if (changed > 0) d.log.info({ stale: changed }, 'invoices went stale');
   return changed;
 }

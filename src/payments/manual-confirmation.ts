@@ -1,5 +1,5 @@
 import { fulfilOrder } from '../access/fulfil-order.js';
-import { prepared } from '../storage/prepared.js';
+import { audit } from '../admin/audit.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { Db } from '../storage/open-database.js';
@@ -23,16 +23,15 @@ export function confirmManually(
     .transaction((): ManualOutcome => {
       const order = orders.get(orderId);
       if (!order) return 'unknown_order';
-      const audit = (action: string) =>
-        prepared(db, 'INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(now, adminId, action, JSON.stringify({ orderId, externalId: order.externalId, amount: order.amount }));
+      const record = (action: string) => audit(db, adminId, action, { orderId, externalId: order.externalId, amount: order.amount }, now);
       if (order.state === 'paid') return 'already_paid';
       if (decision === 'reject') {
-        audit('payment_rejected');
+        record('payment_rejected');
         return 'rejected';
       }
       orders.move(orderId, 'paid', now, { paid_via: 'manual', paid_at: now });
       fulfilOrder(d, orders.get(orderId)!, now);
-      audit('payment_confirmed');
+      record('payment_confirmed');
       return 'confirmed';
     })
     .immediate();
