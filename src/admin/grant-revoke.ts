@@ -1,7 +1,4 @@
-import { InlineKeyboard } from 'grammy';
-import { isEntitled } from '../access/entitlement.js';
 import { enqueueChannelAccess } from '../access/fulfil-order.js';
-import { encodeCallback } from '../bot/callback-data.js';
 import { escapeHtml } from '../bot/html.js';
 import { formatDate } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
@@ -13,6 +10,7 @@ import type { Terms } from '../payments/terms.js';
 import { prepared } from '../storage/prepared.js';
 import type { Db } from '../storage/open-database.js';
 import { audit } from './audit.js';
+import { announceEnd } from '../lifecycle/expiry-job.js';
 
 export interface AdminAccessDeps {
   db: Db;
@@ -72,7 +70,7 @@ export interface Revoked {
  * there is no active subscription.
  */
 export function revokeSubscription(d: AdminAccessDeps, o: { adminId: number; userId: number; planId: string; now: number }): Revoked | undefined {
-  const { db, outbox, catalog } = d;
+  const { db, catalog } = d;
   const { userId, planId, now } = o;
   return db
     .transaction((): Revoked | undefined => {
@@ -83,28 +81,18 @@ export function revokeSubscription(d: AdminAccessDeps, o: { adminId: number; use
       if (!sub) return undefined;
       prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, ends_at = min(ends_at, ?), updated_at = ? WHERE id = ?").run(now, now, now, sub.id);
       cancelReminders(db, sub.id, now);
-      const terms = JSON.parse(sub.terms) as { title: never; channels: string[] };
-      const removedFrom: number[] = [];
-      for (const channelId of terms.channels) {
-        const channel = catalog.channels.get(channelId);
-        if (!channel || removedFrom.includes(channel.chatId) || isEntitled(db, catalog, userId, channel.chatId, now)) continue;
-        // A link not yet sent (a grant just before) must not arrive after the removal.
+      const terms = JSON.parse(sub.terms) as { title: unknown; channels: string[] };
+      const removedFrom = announceEnd(d, { userId, planId, title: terms.title, channels: terms.channels, language: customerLanguage(db, catalog, userId) }, now, {
+        remove: (chatId) => `revoke:${sub.id}:${chatId}`,
+        message: `revoked:${sub.id}`,
+      });
+      // A link not yet sent (a grant just before) must not arrive after the removal.
+      for (const chatId of removedFrom) {
         prepared(
           db,
           "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE state = 'pending' AND kind = 'grant_access' AND json_extract(payload, '$.userId') = ? AND json_extract(payload, '$.chatId') = ?",
-        ).run(now, userId, channel.chatId);
-        outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId }, { dedupeKey: `revoke:${sub.id}:${channel.chatId}` });
-        removedFrom.push(channel.chatId);
+        ).run(now, userId, chatId);
       }
-      const lang = customerLanguage(db, catalog, userId);
-      const plan = localize(terms.title, lang, catalog.settings.defaultLanguage);
-      const keyboard = catalog.plans.has(planId)
-        ? new InlineKeyboard().text(text(catalog, lang, 'button_renew'), encodeCallback({ type: 'renew', id: planId }))
-        : new InlineKeyboard().text(text(catalog, lang, 'button_menu'), encodeCallback({ type: 'menu' }));
-      outbox.enqueue(
-        { kind: 'message', chatId: userId, userId, text: escapeHtml(text(catalog, lang, 'subscription_ended', { plan })), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
-        { dedupeKey: `revoked:${sub.id}` },
-      );
       audit(db, o.adminId, 'revoke', { userId, planId, subscriptionId: sub.id, endsAtBefore: sub.ends_at, removedFrom }, now);
       return { subscriptionId: sub.id, removedFrom };
     })

@@ -34,31 +34,50 @@ export function* endingSubscriptions(db: Db, graceMs: number, now: number): Gene
 }
 
 /**
+ * What follows the end of a subscription, in the transaction that ended it: removal (through the
+ * outbox) from each of its channels that nothing else the customer holds still covers, and the
+ * "has ended" message with a Renew button (Menu, when the plan is gone). Returns the chat ids the
+ * customer is removed from.
+ */
+export function announceEnd(
+  d: { db: Db; outbox: Outbox; catalog: Catalog },
+  s: { userId: number; planId: string; title: unknown; channels: readonly string[]; language: Language | null },
+  now: number,
+  dedupe: { remove: (chatId: number) => string; message: string },
+): number[] {
+  const { db, outbox, catalog } = d;
+  const removedFrom: number[] = [];
+  for (const channelId of s.channels) {
+    const channel = catalog.channels.get(channelId);
+    if (!channel || removedFrom.includes(channel.chatId) || isEntitled(db, catalog, s.userId, channel.chatId, now)) continue;
+    outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId: s.userId }, { dedupeKey: dedupe.remove(channel.chatId) });
+    removedFrom.push(channel.chatId);
+  }
+  const lang = s.language && catalog.settings.languages.includes(s.language) ? s.language : catalog.settings.defaultLanguage;
+  const plan = localize(s.title as never, lang, catalog.settings.defaultLanguage);
+  const keyboard = catalog.plans.has(s.planId)
+    ? new InlineKeyboard().text(text(catalog, lang, 'button_renew'), encodeCallback({ type: 'renew', id: s.planId }))
+    : new InlineKeyboard().text(text(catalog, lang, 'button_menu'), encodeCallback({ type: 'menu' }));
+  outbox.enqueue(
+    { kind: 'message', chatId: s.userId, userId: s.userId, text: escapeHtml(text(catalog, lang, 'subscription_ended', { plan })), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
+    { dedupeKey: dedupe.message },
+  );
+  return removedFrom;
+}
+
+/**
  * Ends what is due: marks the subscription ended, removes the customer from each of its channels
  * that nothing else they hold still covers (ban, then unban only_if_banned, via the outbox), and
  * tells them with a Renew button. One transaction per subscription; people without a
  * subscription are never touched. Trials end the same way; lifetime purchases never end.
  */
 export function runExpiry(d: { db: Db; outbox: Outbox; catalog: Catalog; log: Logger }, now: number): number {
-  const { db, outbox, catalog, log } = d;
-  const ending = [...endingSubscriptions(db, catalog.settings.graceMs, now)];
+  const { db, log } = d;
+  const ending = [...endingSubscriptions(db, d.catalog.settings.graceMs, now)];
   for (const s of ending) {
     db.transaction(() => {
       if (prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, updated_at = ? WHERE id = ? AND state = 'active'").run(now, now, s.id).changes !== 1) return;
-      for (const channelId of s.channels) {
-        const channel = catalog.channels.get(channelId);
-        if (!channel || isEntitled(db, catalog, s.userId, channel.chatId, now)) continue;
-        outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId: s.userId }, { dedupeKey: `remove:${s.id}:${s.endsAt}:${channel.chatId}` });
-      }
-      const lang = s.language && catalog.settings.languages.includes(s.language) ? s.language : catalog.settings.defaultLanguage;
-      const plan = localize(s.title as never, lang, catalog.settings.defaultLanguage);
-      const keyboard = catalog.plans.has(s.planId)
-        ? new InlineKeyboard().text(text(catalog, lang, 'button_renew'), encodeCallback({ type: 'renew', id: s.planId }))
-        : new InlineKeyboard().text(text(catalog, lang, 'button_menu'), encodeCallback({ type: 'menu' }));
-      outbox.enqueue(
-        { kind: 'message', chatId: s.userId, userId: s.userId, text: escapeHtml(text(catalog, lang, 'subscription_ended', { plan })), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
-        { dedupeKey: `ended:${s.id}:${s.endsAt}` },
-      );
+      announceEnd(d, s, now, { remove: (chatId) => `remove:${s.id}:${s.endsAt}:${chatId}`, message: `ended:${s.id}:${s.endsAt}` });
     })();
   }
   if (ending.length > 0) log.info({ ended: ending.length }, 'subscriptions ended');
