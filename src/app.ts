@@ -81,6 +81,8 @@ export interface AppOptions {
   onFatal?: (message: string) => void;
   /** How long start-up waits for Telegram's getMe (default: 15 000 ms). */
   initTimeoutMs?: number;
+  /** Told of each catalog edit the app sees: applied, or refused with its problems (the playground's status line). */
+  onCatalogChange?: (change: { ok: true; catalog: Catalog; summary: string } | { ok: false; problems: CatalogProblem[] }) => void;
 }
 
 export interface RunningApp {
@@ -212,8 +214,12 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       store: catalog,
       log: o.log,
       // The nightly backup keeps to 03:30 in the catalog's zone, also when the zone changes.
-      onReloaded: () => void scheduler.setTimezone(catalog.current().settings.timezone),
+      onReloaded: (summary) => {
+        void scheduler.setTimezone(catalog.current().settings.timezone);
+        o.onCatalogChange?.({ ok: true, catalog: catalog.current(), summary });
+      },
       onInvalid: (problems) => {
+        o.onCatalogChange?.({ ok: false, problems });
         const shown = problems.slice(0, 30).map((p) => formatProblem(p));
         const more = problems.length > shown.length ? `\n… and ${problems.length - shown.length} more (npm run validate lists them all).` : '';
         outbox.notifyAdmins(

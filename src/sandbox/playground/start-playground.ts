@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { startApp, StartupError, type RunningApp } from '../../app.js';
 import { loadCatalog } from '../../catalog/load-catalog.js';
@@ -140,6 +140,8 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     const aipay = await startAipayFake({ apiKey, webhookSecret, clock, host: '127.0.0.1' });
     stops.push(() => aipay.close());
 
+    // The status line follows the app's own catalog reloads.
+    let status: CatalogStatus = { ok: true, summary: first.summary, problems: [], checkedAt: Date.now() };
     const app = await startApp({
       botToken: token,
       telegramApiRoot: tg.apiRoot,
@@ -155,40 +157,19 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
       aipay: { timeoutMs: 5000, attempts: 2, backoffMs: 100 },
       outbox: { pollMs: 100 },
       initTimeoutMs: 5000,
+      onCatalogChange: (change) => {
+        if (change.ok) {
+          status = { ok: true, summary: change.summary, problems: [], checkedAt: Date.now() };
+          addChats(change.catalog);
+        } else {
+          status = { ok: false, problems: change.problems.map((p) => ({ ...p, text: formatProblem(p) })), checkedAt: Date.now() };
+        }
+      },
     });
     stops.push(() => app.stop());
     aipay.setWebhookUrl(`${app.url}/webhook/aipay`);
     // The creator has talked to the bot, so admin messages (e.g. a refused catalog edit) reach them.
     if (creatorId !== undefined) await tg.user(creatorId).sendText('/start');
-
-    // Our own view of the catalog file, for the status line (the app reloads it itself).
-    let status: CatalogStatus = { ok: true, summary: first.summary, problems: [], checkedAt: Date.now() };
-    const check = () => {
-      const result = loadCatalog(o.catalogPath);
-      if (result.ok) {
-        status = { ok: true, summary: result.summary, problems: [], checkedAt: Date.now() };
-        addChats(result.catalog);
-      } else {
-        status = { ok: false, problems: result.problems.map((p) => ({ ...p, text: formatProblem(p) })), checkedAt: Date.now() };
-      }
-    };
-    let watcher: FSWatcher | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const file = basename(o.catalogPath);
-      watcher = watch(dirname(o.catalogPath), (_event, name) => {
-        if (name !== null && name.toString() !== file) return;
-        clearTimeout(timer);
-        timer = setTimeout(check, 150);
-      });
-      watcher.on('error', (error) => o.log.warn({ err: error }, 'playground: catalog watch stopped'));
-    } catch (error) {
-      o.log.warn({ err: error }, 'playground: cannot watch the catalog folder');
-    }
-    stops.push(() => {
-      clearTimeout(timer);
-      watcher?.close();
-    });
 
     const actions = new Map<number, UserAction[]>();
     let seq = 0;
