@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../logger.js';
+import { DatabaseBusy, toStoreError } from '../storage/errors.js';
 
 export interface ScheduledJob {
   name: string;
@@ -12,11 +13,16 @@ export interface ScheduledJob {
  * node-cron jobs in the catalog's time zone; a run never overlaps the previous run of the same
  * job. The decisions live in pure functions; jobs only call them. `runNow` is for tests and the
  * playground's clock control.
+ *
+ * A job that finds the database locked by another process (DatabaseBusy) is not an error: it
+ * runs again at its next time, and the log says so once, not at every tick while it lasts.
  */
 export class Scheduler {
   readonly #tasks: ScheduledTask[] = [];
   #timezone: string;
   #stopped = false;
+  /** Jobs whose last run found the database locked. */
+  readonly #locked = new Set<string>();
 
   constructor(
     private readonly jobs: readonly ScheduledJob[],
@@ -66,7 +72,13 @@ export class Scheduler {
     if (!job) throw new Error(`no job ${name}`);
     try {
       await job.run();
+      if (this.#locked.delete(name)) this.log.info({ job: name }, 'scheduled job ran again after the database was locked');
     } catch (error) {
+      if (toStoreError(error) instanceof DatabaseBusy) {
+        if (!this.#locked.has(name)) this.log.warn({ job: name }, 'the database is locked by another process: the job runs again at its next time');
+        this.#locked.add(name);
+        return;
+      }
       this.log.error({ err: error, job: name }, 'scheduled job failed');
     }
   }

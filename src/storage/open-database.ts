@@ -6,8 +6,20 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
+/**
+ * How long one statement waits for another connection's lock (SQLite's busy timeout) once the
+ * database is open. SQLite waits by sleeping on the calling thread, which in Node is the event
+ * loop: a longer timeout would freeze polling, /healthz and every webhook for that long, once per
+ * statement. So it only absorbs momentary locks; code that must outlast a longer one waits with
+ * whenUnlocked, on timers.
+ */
+export const BUSY_TIMEOUT_MS = 5;
+
+/** How long opening (pragmas, migrations) waits for a lock: nothing is served yet, so it may block. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
 export interface OpenDatabaseOptions {
-  /** Milliseconds a write waits for a lock before failing with DatabaseBusy (default: 1500). */
+  /** Milliseconds a statement waits for a lock before failing with SQLITE_BUSY, once open (default: BUSY_TIMEOUT_MS, 5). */
   busyTimeoutMs?: number;
   /** Migrations to apply, in order (default: every feature's, from migrations.ts). */
   migrations?: readonly Migration[];
@@ -17,18 +29,26 @@ export interface OpenDatabaseOptions {
 /**
  * Opens (creating the folder and file if needed) the SQLite database, applies pending
  * migrations in one transaction each, and sets and asserts the pragmas durability depends on:
- * WAL, synchronous=FULL (better-sqlite3 12 reopens WAL files with NORMAL), foreign keys, a short
- * busy timeout. Throws StoreError if a pragma does not hold or the file is newer than this code.
+ * WAL, synchronous=FULL (better-sqlite3 12 reopens WAL files with NORMAL), foreign keys, a busy
+ * timeout of a few milliseconds (see BUSY_TIMEOUT_MS). Throws StoreError if a pragma does not hold
+ * or the file is newer than this code.
+ *
+ * Checkpoints never wait either: the automatic one after a commit is PASSIVE, which skips what it
+ * cannot do at once (a reader on an old snapshot, another connection checkpointing) and leaves it
+ * for a later commit.
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: options.readonly ?? false, timeout: options.busyTimeoutMs ?? 1500 });
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+  const db = new Database(path, { readonly: options.readonly ?? false, timeout: OPEN_BUSY_TIMEOUT_MS });
   try {
     if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    assertPragmas(db, path, options.busyTimeoutMs ?? 1500);
+    assertPragmas(db, path);
     if (!options.readonly) migrate(db, options.migrations ?? MIGRATIONS);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    expectPragma(db, path, 'busy_timeout', busyTimeoutMs);
     return db;
   } catch (error) {
     db.close();
@@ -36,15 +56,15 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
-function assertPragmas(db: Db, path: string, busyTimeoutMs: number): void {
-  const expect = (name: string, want: unknown) => {
-    const got = db.pragma(name, { simple: true });
-    if (got !== want) throw new StoreError(`PRAGMA ${name} is ${String(got)}, expected ${String(want)} on ${path}`, 'PRAGMA');
-  };
-  if (path !== ':memory:') expect('journal_mode', 'wal');
-  expect('synchronous', 2); // FULL
-  expect('foreign_keys', 1);
-  expect('busy_timeout', busyTimeoutMs);
+function assertPragmas(db: Db, path: string): void {
+  if (path !== ':memory:') expectPragma(db, path, 'journal_mode', 'wal');
+  expectPragma(db, path, 'synchronous', 2); // FULL
+  expectPragma(db, path, 'foreign_keys', 1);
+}
+
+function expectPragma(db: Db, path: string, name: string, want: unknown): void {
+  const got = db.pragma(name, { simple: true });
+  if (got !== want) throw new StoreError(`PRAGMA ${name} is ${String(got)}, expected ${String(want)} on ${path}`, 'PRAGMA');
 }
 
 /** Applies migrations past PRAGMA user_version, each with its version bump in one transaction. */

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseBusy, toStoreError } from '../../src/storage/errors.js';
 import { GroupCommit } from '../../src/storage/group-commit.js';
 import { openDatabase, type Db } from '../../src/storage/open-database.js';
+import { holdWriteLock, watchEventLoop } from '../support/db-lock.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const cleanups: Array<() => void> = [];
@@ -78,25 +79,45 @@ describe('GroupCommit', () => {
     expect(committed(other)).toEqual(['later']);
   });
 
-  it('rejects every unit as busy when another connection holds the write lock, then recovers', async () => {
-    const dir = tempDir();
-    const path = join(dir.path, 'bot.db');
-    const db = openDatabase(path, { busyTimeoutMs: 50, migrations: [{ name: 't', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)' }] });
-    const other = new Database(path);
-    cleanups.push(dir.cleanup, () => db.close(), () => other.close());
+  it('waits for a write lock held by another connection without blocking the event loop, then commits', async () => {
+    const { db, other } = setup();
     const commits = new GroupCommit(db);
-    other.exec('BEGIN IMMEDIATE');
+    const lock = holdWriteLock(db.name, 1000);
+    const loop = watchEventLoop();
+    cleanups.push(() => lock.release(), () => loop.stop());
+    let free = false;
+    void lock.released.then(() => (free = true));
+    const first = commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('first')").run().changes).then((changes) => ({ changes, free }));
+    // Submitted while the first waits: queued behind it, committed after it.
+    await new Promise((r) => setTimeout(r, 200));
+    const second = commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('second')").run().changes);
+    await expect(Promise.all([first, second])).resolves.toEqual([{ changes: 1, free: true }, 1]);
+    expect(committed(other)).toEqual(['first', 'second']);
+    // The lock was held for a second; a busy wait would have held the event loop that long.
+    expect(loop.maxMs()).toBeLessThan(500);
+  });
+
+  it('rejects every unit as busy when the lock outlasts lockWaitMs, quickly and without blocking, then recovers', async () => {
+    const { db, other } = setup();
+    const commits = new GroupCommit(db, { lockWaitMs: 300 });
+    const lock = holdWriteLock(db.name, 3000);
+    const loop = watchEventLoop();
+    cleanups.push(() => lock.release(), () => loop.stop());
+    const started = performance.now();
     const results = await Promise.allSettled([1, 2, 3].map((i) => commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(`v${i}`))));
-    other.exec('ROLLBACK');
+    const waited = performance.now() - started;
     expect(results.every((r) => r.status === 'rejected' && toStoreError(r.reason) instanceof DatabaseBusy)).toBe(true);
-    expect(other.prepare('SELECT count(*) FROM t').pluck().get()).toBe(0);
+    expect(waited).toBeLessThan(2500); // gave up long before the lock was released
+    expect(loop.maxMs()).toBeLessThan(500);
+    lock.release();
+    expect(committed(other)).toEqual([]);
     await commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('after')").run());
-    expect(other.prepare('SELECT v FROM t').pluck().all()).toEqual(['after']);
+    expect(committed(other)).toEqual(['after']);
   });
 
   it('splits a large burst into transactions of at most maxBatch units', async () => {
     const { db, other } = setup();
-    const commits = new GroupCommit(db, 4);
+    const commits = new GroupCommit(db, { maxBatch: 4 });
     const committedWhenRun: number[] = [];
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/storage/open-database.js';
+import { BUSY_TIMEOUT_MS, openDatabase } from '../../src/storage/open-database.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { DatabaseBusy, StoreError, UniqueViolation, ConstraintViolation, typed } from '../../src/storage/errors.js';
+import { holdWriteLock, holdWriteLockInChild } from '../support/db-lock.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dirs: Array<{ cleanup: () => void }> = [];
@@ -35,7 +36,7 @@ describe('openDatabase', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(db.pragma('busy_timeout', { simple: true })).toBe(1500);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(BUSY_TIMEOUT_MS);
     db.close();
   });
 
@@ -101,5 +102,65 @@ describe('openDatabase', () => {
     holder.exec('ROLLBACK');
     holder.close();
     other.close();
+  });
+
+  it('fails a write that meets another process\'s write lock within milliseconds: SQLite waits by blocking the event loop', async () => {
+    const path = freshPath();
+    const db = openDatabase(path);
+    const lock = await holdWriteLockInChild(path, 5000);
+    try {
+      expect(BUSY_TIMEOUT_MS).toBeLessThanOrEqual(10);
+      const started = performance.now();
+      expect(() => typed(() => db.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('a', 'b', 0)").run())).toThrow(DatabaseBusy);
+      expect(performance.now() - started).toBeLessThan(500);
+      // Reading needs no lock in WAL mode.
+      expect(db.prepare('SELECT count(*) FROM kv').pluck().get()).toBe(0);
+    } finally {
+      lock.release();
+      await lock.released;
+      db.close();
+    }
+  });
+
+  it('waits for a lock while opening (nothing is served yet), so a start during a short write still migrates', async () => {
+    const path = freshPath();
+    openDatabase(path, { migrations: MIGRATIONS.slice(0, 1) }).close();
+    const lock = await holdWriteLockInChild(path, 500);
+    try {
+      const db = openDatabase(path);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(BUSY_TIMEOUT_MS);
+      db.close();
+    } finally {
+      lock.release();
+      await lock.released;
+    }
+  });
+
+  it('commits without waiting while a reader keeps an old snapshot: the automatic checkpoint skips what it cannot do', () => {
+    const path = freshPath();
+    const db = openDatabase(path);
+    const reader = new Database(path);
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM kv').get();
+      // Make the WAL pass the autocheckpoint threshold (1000 pages) in one commit, then commit again.
+      const insert = db.prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, hex(randomblob(3000)), 0)');
+      db.pragma('busy_timeout = 5000'); // were the checkpoint to wait for the reader, this would show it
+      const started = performance.now();
+      db.transaction(() => {
+        for (let i = 0; i < 1500; i++) insert.run(`k${i}`);
+      })();
+      insert.run('after');
+      expect(performance.now() - started).toBeLessThan(4000);
+      const [status] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+      expect(status!.log).toBeGreaterThan(1000);
+      // Only the frames the reader does not need were copied back; the rest waits for a later checkpoint.
+      expect(status!.checkpointed).toBeLessThan(status!.log - 1000);
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+      db.close();
+    }
   });
 });
