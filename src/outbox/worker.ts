@@ -8,6 +8,8 @@ import type { Db } from '../storage/open-database.js';
 import type { Job } from './jobs.js';
 import { Throttle } from './throttle.js';
 import { escapeHtml } from '../bot/html.js';
+import { DatabaseBusy, toStoreError } from '../storage/errors.js';
+import { whenUnlocked } from '../storage/when-unlocked.js';
 
 export interface OutboxWorkerOptions {
   db: Db;
@@ -58,6 +60,10 @@ class NeedsAttention extends Error {}
  * records every side effect's result in the job's progress before the next one (so a resumed job
  * never creates a second link), and retries: 429 after `retry_after`, 5xx and network errors with
  * exponential backoff and jitter, 400/403 marked `attention` with an admin alert.
+ *
+ * A database locked by another process never blocks the event loop: claiming waits for the next
+ * look, and what a job did (progress, outcome, a created link) is written with whenUnlocked,
+ * waiting up to half the lease, so a finished job is not performed again.
  */
 export class OutboxWorker {
   readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle: Throttle; realClock: Clock };
@@ -68,6 +74,10 @@ export class OutboxWorker {
   #timer: NodeJS.Timeout | undefined;
   #wakeResolve: (() => void) | undefined;
   #loop: Promise<void> | undefined;
+  /** Aborted by stop(): writes waiting for a locked database give up (the lease covers the job). */
+  #stopping = new AbortController();
+  /** The queue could not be claimed because the database was locked (logged once). */
+  #locked = false;
   readonly #claim;
   readonly #finish;
   readonly #retry;
@@ -110,8 +120,15 @@ export class OutboxWorker {
    */
   start(): void {
     if (this.#running) return;
-    const recovered = prepared(this.#o.db, "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'running'").run().changes;
-    if (recovered > 0) this.#o.log.warn({ recovered }, 'outbox jobs interrupted by the last stop are resumed');
+    this.#stopping = new AbortController();
+    try {
+      const recovered = prepared(this.#o.db, "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'running'").run().changes;
+      if (recovered > 0) this.#o.log.warn({ recovered }, 'outbox jobs interrupted by the last stop are resumed');
+    } catch (error) {
+      if (!(toStoreError(error) instanceof DatabaseBusy)) throw error;
+      // Not now: those jobs are taken over when their leases run out.
+      this.#o.log.warn('the database is locked by another process: interrupted outbox jobs resume when their leases run out');
+    }
     this.#running = true;
     this.#loop = this.#run();
   }
@@ -124,6 +141,7 @@ export class OutboxWorker {
   /** Stops claiming and waits for the jobs in flight (their leases keep them safe if we are killed). */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping.abort();
     this.wake();
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
@@ -148,9 +166,21 @@ export class OutboxWorker {
       let delay = this.#o.pollMs;
       try {
         const { throttledFor } = this.#startDue();
+        if (this.#locked) {
+          this.#locked = false;
+          this.#o.log.info('the database is free again: the outbox resumes');
+        }
         // Held by the throttle: wake exactly when the next send is allowed, not at the next poll.
         delay = throttledFor !== undefined ? Math.max(1, Math.min(throttledFor, this.#o.pollMs)) : this.#nextWakeDelay();
       } catch (error) {
+        if (toStoreError(error) instanceof DatabaseBusy) {
+          // Another process holds the write lock: look again soon (a look costs only the
+          // few-millisecond busy timeout), and say so once, not at every look.
+          if (!this.#locked) this.#o.log.warn('the database is locked by another process: the outbox waits for it');
+          this.#locked = true;
+          await this.#sleep(Math.min(this.#o.pollMs, 250));
+          continue;
+        }
         // A locked or failing database must not end the loop: wait a while and look again (a busy
         // wait blocks the whole process, so not every few milliseconds).
         this.#o.log.error({ err: error }, 'outbox worker could not read its queue; retrying');
@@ -224,16 +254,17 @@ export class OutboxWorker {
     const { clock, log } = this.#o;
     const job = JSON.parse(row.payload) as Job;
     const progress = JSON.parse(row.progress) as Progress;
-    const save = (patch: Progress) => {
+    const save = async (patch: Progress) => {
       Object.assign(progress, patch);
-      this.#saveProgress.run(JSON.stringify(progress), clock.now(), row.id);
+      await this.#write(() => this.#saveProgress.run(JSON.stringify(progress), clock.now(), row.id));
     };
     try {
       await this.#execute(row.id, job, progress, save);
-      this.#finish.run('done', null, clock.now(), row.id);
+      await this.#write(() => this.#finish.run('done', null, clock.now(), row.id));
     } catch (error) {
       try {
-        this.#failed(row, job, error);
+        // One transaction, so it can be tried again whole while the database is locked.
+        await this.#write(() => this.#o.db.transaction(() => this.#failed(row, job, error))());
       } catch (storeError) {
         // Could not even record the failure (a locked database): the lease expires and the job is retried.
         log.error({ err: storeError, jobId: row.id }, 'outbox job outcome not recorded');
@@ -241,6 +272,11 @@ export class OutboxWorker {
     } finally {
       log.debug({ jobId: row.id, kind: job.kind }, 'outbox job finished');
     }
+  }
+
+  /** Records what a job did, waiting (on timers) for a locked database up to half the lease. */
+  #write<T>(work: () => T): Promise<T> {
+    return whenUnlocked(work, { deadlineMs: this.#o.leaseMs / 2, signal: this.#stopping.signal });
   }
 
   #failed(row: Row, job: Job, error: unknown): void {
@@ -293,7 +329,7 @@ export class OutboxWorker {
     }
   }
 
-  async #execute(jobId: number, job: Job, progress: Progress, save: (p: Progress) => void): Promise<void> {
+  async #execute(jobId: number, job: Job, progress: Progress, save: (p: Progress) => Promise<void>): Promise<void> {
     const { api, db, clock } = this.#o;
     switch (job.kind) {
       case 'message':
@@ -318,7 +354,7 @@ export class OutboxWorker {
           await api.sendMessage(job.userId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup }).catch((error: unknown) => {
             if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
           });
-          save({ told: true });
+          await save({ told: true });
         }
         try {
           await api.declineChatJoinRequest(job.chatId, job.userId);
@@ -332,19 +368,21 @@ export class OutboxWorker {
           // Queued when access ended, perhaps retried for a while since: they may have paid again.
           if (this.#o.isEntitled(job.userId, job.chatId)) return;
           await api.banChatMember(job.chatId, job.userId);
-          save({ banned: true });
+          await save({ banned: true });
         }
         await api.unbanChatMember(job.chatId, job.userId, { only_if_banned: true });
-        prepared(db, "INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, 'left', ?) ON CONFLICT DO UPDATE SET status = 'left', updated_at = excluded.updated_at").run(
-          job.chatId,
-          job.userId,
-          clock.now(),
+        await this.#write(() =>
+          prepared(db, "INSERT INTO memberships (chat_id, user_id, status, updated_at) VALUES (?, ?, 'left', ?) ON CONFLICT DO UPDATE SET status = 'left', updated_at = excluded.updated_at").run(
+            job.chatId,
+            job.userId,
+            clock.now(),
+          ),
         );
         return;
       case 'grant_access': {
         if (!progress.unbanned) {
           await api.unbanChatMember(job.chatId, job.userId, { only_if_banned: true });
-          save({ unbanned: true });
+          await save({ unbanned: true });
         }
         if (!progress.link) {
           const member = await api.getChatMember(job.chatId, job.userId);
@@ -359,16 +397,20 @@ export class OutboxWorker {
               name: job.linkName,
               ...(job.mode === 'join_request' ? { creates_join_request: true } : { member_limit: 1, expire_date: Math.floor(clock.now() / 1000) + 24 * 3600 }),
             });
-            link = created.invite_link;
-            prepared(db, 'INSERT INTO invite_links (user_id, chat_id, link, job_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING').run(
-              job.userId,
-              job.chatId,
-              link,
-              jobId,
-              clock.now(),
+            const createdLink = created.invite_link;
+            link = createdLink;
+            // Recorded before anything else: a retry after a crash reuses it instead of making another.
+            await this.#write(() =>
+              prepared(db, 'INSERT INTO invite_links (user_id, chat_id, link, job_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING').run(
+                job.userId,
+                job.chatId,
+                createdLink,
+                jobId,
+                clock.now(),
+              ),
             );
           }
-          save({ link });
+          await save({ link });
         }
         await api.sendMessage(job.userId, job.text.replace('{link}', escapeHtml(String(progress.link))), {
           parse_mode: 'HTML',
@@ -384,7 +426,7 @@ export class OutboxWorker {
           if (error instanceof GrammyError && error.error_code === 400 && /INVITE_HASH|revoked|expired/i.test(error.description)) return;
           throw error;
         }
-        prepared(db, 'UPDATE invite_links SET revoked_at = coalesce(revoked_at, ?) WHERE link = ?').run(clock.now(), job.link);
+        await this.#write(() => prepared(db, 'UPDATE invite_links SET revoked_at = coalesce(revoked_at, ?) WHERE link = ?').run(clock.now(), job.link));
         return;
       case 'send_document': {
         let stat;
@@ -399,8 +441,9 @@ export class OutboxWorker {
           caption: job.caption,
           parse_mode: job.caption ? 'HTML' : undefined,
         });
-        if (!cached && sent.document) {
-          prepared(db, 'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(cacheKey, sent.document.file_id, clock.now());
+        const fileId = sent.document?.file_id;
+        if (!cached && fileId) {
+          await this.#write(() => prepared(db, 'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(cacheKey, fileId, clock.now()));
         }
         return;
       }
