@@ -32,8 +32,8 @@ describe('Scheduler', () => {
     const { lines, log } = capture();
     const scheduler = new Scheduler([{ name: 'expiry', cron: '* * * * *', run: () => void db.prepare('INSERT INTO runs DEFAULT VALUES').run() }], log, 'Asia/Almaty');
     cleanups.push(() => scheduler.stop());
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(path, 5000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     for (let tick = 0; tick < 3; tick++) await scheduler.runNow('expiry');
     expect(loop.maxMs()).toBeLessThan(500);

@@ -57,8 +57,8 @@ describe('the outbox worker and a database locked by another process', () => {
     worker.start();
     await eventually(() => sent.length === 1, 5000, 'the message being sent');
     // Telegram answers while another process writes: the worker must wait to record "done".
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(path, 1500);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     reply();
     await new Promise((r) => setTimeout(r, 500));
@@ -73,8 +73,8 @@ describe('the outbox worker and a database locked by another process', () => {
   it('claims nothing while the lock is held, says so once, and resumes when it is released', async () => {
     const { db, path, sent, lines, worker, outbox } = setup();
     const id = outbox.enqueue({ kind: 'message', chatId: 502, text: 'Later' }, { runAfter: Date.now() + 300 })!;
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(path, 2000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     worker.start();
     await new Promise((r) => setTimeout(r, 1000));

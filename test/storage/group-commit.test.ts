@@ -82,8 +82,8 @@ describe('GroupCommit', () => {
   it('waits for a write lock held by another connection without blocking the event loop, then commits', async () => {
     const { db, other } = setup();
     const commits = new GroupCommit(db);
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(db.name, 1000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     let free = false;
     void lock.released.then(() => (free = true));
@@ -100,8 +100,8 @@ describe('GroupCommit', () => {
   it('rejects every unit as busy when the lock outlasts lockWaitMs, quickly and without blocking, then recovers', async () => {
     const { db, other } = setup();
     const commits = new GroupCommit(db, { lockWaitMs: 300 });
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(db.name, 3000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     const started = performance.now();
     const results = await Promise.allSettled([1, 2, 3].map((i) => commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(`v${i}`))));

@@ -36,8 +36,8 @@ describe('whenUnlocked', () => {
 
   it('tries again on timers while another connection holds the write lock, and writes once it is free', async () => {
     const { db, path, other } = setup();
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(path, 1000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     let attempts = 0;
     const written = whenUnlocked(
@@ -58,8 +58,8 @@ describe('whenUnlocked', () => {
 
   it('gives up with DatabaseBusy at the deadline, nothing written, without blocking the event loop', async () => {
     const { db, path, other } = setup();
+    const loop = await watchEventLoop();
     const lock = holdWriteLock(path, 3000);
-    const loop = watchEventLoop();
     cleanups.push(() => lock.release(), () => loop.stop());
     const started = performance.now();
     const error = await whenUnlocked(() => db.prepare("INSERT INTO t (v) VALUES ('late')").run(), { deadlineMs: 300 }).catch((e: unknown) => e);

@@ -51,9 +51,13 @@ export async function holdWriteLockInChild(path: string, ms: number): Promise<He
   return { released, release: () => void child.kill('SIGKILL') };
 }
 
-/** The longest the event loop was held up (ms) while it is watched; stop() ends the watch. */
-export function watchEventLoop(): { maxMs(): number; stop(): void } {
+/**
+ * The longest the event loop was held up (ms) from now on; stop() ends the watch. Resolves once
+ * sampling runs: Node records nothing for a block that starts before the first sample.
+ */
+export async function watchEventLoop(): Promise<{ maxMs(): number; stop(): void }> {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
+  await new Promise((r) => setTimeout(r, 50));
   return { maxMs: () => histogram.max / 1e6, stop: () => histogram.disable() };
 }

@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { holdWriteLock, holdWriteLockInChild, watchEventLoop, type HeldLock } from '../support/db-lock.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { createInvoicedOrder, eventually, sendEvent, startCustomer } from '../support/payments-helpers.js';
+
+let h: Harness;
+let lock: HeldLock | undefined;
+let loop: ReturnType<typeof watchEventLoop> | undefined;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  loop?.stop();
+  lock?.release();
+  await lock?.released;
+  lock = loop = undefined;
+  await h.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> => {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+};
+const getUpdatesCalls = () => h.tg.calls.filter((c) => c.method === 'getUpdates').length;
+
+describe('another process holding the database write lock', () => {
+  it('does not freeze the bot: /healthz answers at once, polling goes on, and a webhook gets 503 within about 2 s', async () => {
+    const customer = await startCustomer(h, 301);
+    const order = createInvoicedOrder(h.app, { userId: 301 });
+    loop = await watchEventLoop();
+    lock = await holdWriteLockInChild(h.databasePath, 4000);
+
+    const webhook = timed(() => sendEvent(h, order));
+    const health: number[] = [];
+    const polledBefore = getUpdatesCalls();
+    // A message during the lock: the bot's long poll brings it in, the lock or not.
+    const stranger = h.tg.addUser({ id: 302, first_name: 'Stranger', language_code: 'en' });
+    await stranger.sendText('/help');
+    for (let i = 0; i < 6; i++) {
+      health.push((await timed(() => fetch(`${h.app.url}/healthz`).then((r) => r.text()))).ms);
+      await sleep(200);
+    }
+    const refused = await webhook;
+    expect(refused.value.status).toBe(503);
+    expect(refused.ms).toBeLessThan(4000); // AiPay's deadline is 5 s; the bot waits ~2 s for the lock
+    expect(Math.max(...health)).toBeLessThan(500);
+    await eventually(() => getUpdatesCalls() > polledBefore, 3000, 'a getUpdates call during the lock');
+    expect(loop.maxMs()).toBeLessThan(500);
+    // Still inside the lock: everything above happened while it was held.
+    expect(await Promise.race([lock.released.then(() => 'released'), sleep(0).then(() => 'held')])).toBe('held');
+
+    await lock.released;
+    // AiPay delivers again: stored now; the customer gets access; the bot answers messages again.
+    expect((await sendEvent(h, order)).status).toBe(200);
+    await customer.waitForMessage((m) => m.text?.includes('Tap to join') ?? false, 10_000);
+    stranger.mark();
+    await stranger.sendText('/help');
+    await stranger.waitForMessage(undefined, 10_000);
+  });
+
+  it('stores a webhook that arrives during a short lock: 200 once the lock is released, inside the deadline', async () => {
+    await startCustomer(h, 311);
+    const order = createInvoicedOrder(h.app, { userId: 311 });
+    loop = await watchEventLoop();
+    lock = await holdWriteLockInChild(h.databasePath, 700);
+    const answer = await timed(() => sendEvent(h, order));
+    expect(answer.value.status).toBe(200);
+    expect(JSON.parse(answer.value.body)).toEqual({ ok: true, outcome: 'granted' });
+    expect(answer.ms).toBeLessThan(4000);
+    expect(loop.maxMs()).toBeLessThan(500);
+  });
+
+  it('lets the outbox deliver what came due during the lock once it is released', async () => {
+    const customer = await startCustomer(h, 321);
+    customer.mark();
+    loop = await watchEventLoop();
+    h.app.outbox.enqueue({ kind: 'message', chatId: 321, userId: 321, text: 'Due during the lock' }, { runAfter: Date.now() + 300 });
+    // Taken at once, before the job is due (a connection of this process stands for the other process).
+    lock = holdWriteLock(h.databasePath, 2000);
+    await sleep(1000);
+    expect(customer.messages().filter((m) => m.text === 'Due during the lock')).toEqual([]);
+    await lock.released;
+    await customer.waitForMessage((m) => m.text === 'Due during the lock', 10_000);
+    expect(loop.maxMs()).toBeLessThan(500);
+  });
+});
