@@ -5,7 +5,7 @@ import { createInvoicedOrder, eventually, sendEvent, startCustomer } from '../su
 
 let h: Harness;
 let lock: HeldLock | undefined;
-let loop: ReturnType<typeof watchEventLoop> | undefined;
+let loop: Awaited<ReturnType<typeof watchEventLoop>> | undefined;
 beforeEach(async () => {
   h = await startHarness();
 });
