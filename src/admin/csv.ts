@@ -9,14 +9,21 @@ export type CsvValue = string | number | null | undefined;
 const BOM = '\ufeff';
 
 /**
- * One field. Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR at the
- * start) gets a leading apostrophe, so a customer named "=HYPERLINK(…)" stays text in Excel;
- * numbers are written as they are.
+ * Text a spreadsheet would run as a formula: `=`, `+`, `-` or `@` first, also after spaces, tabs
+ * or line breaks (Excel and LibreOffice skip those when they look for a formula), or a tab or line
+ * break first.
+ */
+const FORMULA_START = /^(\s*[=+\-@]|[\t\r\n])/;
+
+/**
+ * One field. Text that a spreadsheet would run as a formula gets a leading apostrophe, so a
+ * customer named "=HYPERLINK(…)" or " =HYPERLINK(…)" stays text in Excel; numbers are written as
+ * they are.
  */
 export function csvField(value: CsvValue): string {
   if (value === null || value === undefined) return '';
   let s = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (typeof value === 'string' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -1,5 +1,5 @@
 import { cancelReminders } from '../access/extend-subscription.js';
-import { daysInMonth, fromLocal } from '../catalog/time-zone.js';
+import { addMonths, daysInMonth, fromLocal, localDate } from '../catalog/time-zone.js';
 import type { Catalog, Plan } from '../catalog/types.js';
 import { termsOf } from '../payments/terms.js';
 import { prepared } from '../storage/prepared.js';
@@ -32,12 +32,19 @@ export interface ImportCheck {
 /** More rows than this in one file are refused (split the file). */
 export const MAX_IMPORT_ROWS = 20_000;
 
+/** An end date further ahead than this is a mistyped year (9999-12-31, 2206-…), not a membership. */
+export const MAX_YEARS_AHEAD = 10;
+
+/** An end date before this year is a mistyped year (0026-…, 1926-…) too. */
+const MIN_YEAR = 2000;
+
 const COLUMNS = { telegram_id: ['telegram_id', 'user_id', 'telegram id', 'id'], plan: ['plan', 'plan_id'], end_date: ['end_date', 'end date', 'ends', 'until'] } as const;
 
 /**
  * Reads and checks a members file: a header naming telegram_id, plan and end_date (any order,
  * other columns ignored; `,` or `;` separated), then one row per member. Every row is checked (id,
- * plan, date, not past, not repeated) and every problem reported with its row number.
+ * plan, date, not past, at most MAX_YEARS_AHEAD years ahead, not repeated) and every problem
+ * reported with its row number.
  */
 export function checkImport(csv: string, catalog: Catalog, now: number): ImportCheck {
   const records = parseCsv(csv);
@@ -63,6 +70,8 @@ export function checkImport(csv: string, catalog: Catalog, now: number): ImportC
   const planIds = [...catalog.plans.keys()];
   const seen = new Map<string, number>();
   const rows: ImportRow[] = [];
+  // YYYY-MM-DD strings compare as dates.
+  const latest = localDate(addMonths(now, 12 * MAX_YEARS_AHEAD, tz), tz);
   for (const r of data) {
     const id = (r.fields[col.id] ?? '').trim();
     const planText = (r.fields[col.plan] ?? '').trim();
@@ -85,6 +94,8 @@ export function checkImport(csv: string, catalog: Catalog, now: number): ImportC
     else {
       const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
       if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) rowProblems.push(`end_date "${date}" is not a real date`);
+      else if (year < MIN_YEAR) rowProblems.push(`end_date ${date} is before ${MIN_YEAR} — check the year`);
+      else if (date > latest) rowProblems.push(`end_date ${date} is more than ${MAX_YEARS_AHEAD} years ahead — check the year; write a date up to ${latest}`);
       else {
         endsAt = fromLocal({ year, month, day, hour: 23, minute: 59, second: 0 }, tz);
         if (endsAt <= now) rowProblems.push(`end_date ${date} is in the past`);

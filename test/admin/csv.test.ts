@@ -17,6 +17,19 @@ describe('writing CSV', () => {
     expect(csvField(-1001000000001)).toBe('-1001000000001');
   });
 
+  it('also keeps a formula behind spaces, tabs or line breaks as text', () => {
+    expect(csvField('  =HYPERLINK("http://evil","Click")')).toBe(`"'  =HYPERLINK(""http://evil"",""Click"")"`);
+    expect(csvField(' +1+cmd|calc')).toBe("' +1+cmd|calc");
+    expect(csvField('\t-2+3')).toBe("'\t-2+3");
+    expect(csvField('\n@SUM(A1:A9)')).toBe(`"'\n@SUM(A1:A9)"`);
+    expect(csvField('\r\n =1')).toBe(`"'\r\n =1"`);
+    expect(csvField('\u00a0=1')).toBe("'\u00a0=1"); // a no-break space is skipped too
+    // Ordinary text with a sign later on is left alone.
+    expect(csvField('Aigerim Nurlanovna')).toBe('Aigerim Nurlanovna');
+    expect(csvField('a = b')).toBe('a = b');
+    expect(csvField('  Smith')).toBe('  Smith');
+  });
+
   it('reads back what it wrote, field for field', () => {
     const rows = [
       ['1', 'a;b', 'x'],

@@ -46,6 +46,27 @@ describe('checking an import file', () => {
     ]);
   });
 
+  it('refuses an end date with a mistyped year: more than 10 years ahead, or before 2000, saying what to write', () => {
+    const csv = [
+      'telegram_id,plan,end_date',
+      '101,monthly,9999-12-31',
+      '102,monthly,2036-03-15', // exactly ten years ahead: still fine
+      '103,monthly,2036-03-16',
+      '104,monthly,0026-12-31',
+      '105,monthly,1999-12-31',
+      '106,monthly,2000-01-01',
+    ].join('\n');
+    const check = checkImport(csv, f.catalog, NOW);
+    expect(check.problems).toEqual([
+      { row: 2, message: 'end_date 9999-12-31 is more than 10 years ahead — check the year; write a date up to 2036-03-15' },
+      { row: 4, message: 'end_date 2036-03-16 is more than 10 years ahead — check the year; write a date up to 2036-03-15' },
+      { row: 5, message: 'end_date 0026-12-31 is before 2000 — check the year' },
+      { row: 6, message: 'end_date 1999-12-31 is before 2000 — check the year' },
+      { row: 7, message: 'end_date 2000-01-01 is in the past' },
+    ]);
+    expect(check.rows.map((r) => [r.row, r.userId, r.endsAt])).toEqual([[3, 102, almaty('2036-03-15T23:59')]]);
+  });
+
   it('reads ; separated files with the columns in any order, other columns ignored', () => {
     const check = checkImport('\ufeffPlan;Note;End_Date;Telegram_ID\r\nbundle;"paid; cash";2026-06-01;777\r\n', f.catalog, NOW);
     expect(check.problems).toEqual([]);
