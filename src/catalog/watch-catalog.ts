@@ -58,7 +58,14 @@ export class CatalogReloader {
       this.#lastText = text;
       // The operator reading `pm2 logs` sees what to fix, as the admins do in Telegram.
       this.o.log.warn({ reason, problems }, 'catalog edit refused; the running catalog stays');
-      this.o.onInvalid(result.problems);
+      try {
+        this.o.onInvalid(result.problems);
+      } catch (error) {
+        // Telling the admins failed (the database locked by another process): the bot runs on, and
+        // the next save or SIGHUP of this file tries again.
+        this.#lastText = undefined;
+        this.o.log.error({ err: error }, 'could not tell the admins that the catalog edit was refused');
+      }
       return false;
     }
     this.#lastText = undefined;
