@@ -105,7 +105,13 @@ async function playground(settings: Settings): Promise<number> {
   try {
     // Loaded only here: the live bot never carries the emulator and the sandbox in memory.
     const { startPlayground } = await import('./sandbox/playground/start-playground.js');
-    running = await startPlayground({ catalogPath: path, databasePath: join(dirname(settings.databasePath), 'playground.db'), port: settings.port, log });
+    running = await startPlayground({
+      catalogPath: path,
+      databasePath: join(dirname(settings.databasePath), 'playground.db'),
+      port: settings.port,
+      log,
+      startAt: settings.playgroundStart,
+    });
   } catch (error) {
     if (error instanceof StartupError) return fail(error.message);
     throw error;

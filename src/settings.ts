@@ -23,6 +23,11 @@ export interface Settings {
   publicUrl?: string;
   /** LOG_LEVEL (default info). */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * PLAYGROUND_START: the instant (ms) the playground's clock starts at, from an ISO date like
+   * 2027-01-30T10:00+05:00 (a date alone is midnight UTC). Unset: the real time.
+   */
+  playgroundStart?: number;
 }
 
 /** A setting that is missing or malformed; the message says how to fix it. */
@@ -58,6 +63,9 @@ function url(env: Env, name: string, fallback: string | undefined, hint: string)
   return value.replace(/\/+$/, '');
 }
 
+/** A date, or a date and time with its offset (without one, Date.parse would use this machine's zone). */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
 /**
  * Reads and checks every environment variable once. Throws {@link SettingsError} with one
  * sentence naming the variable and the fix; never includes a secret's value.
@@ -80,6 +88,13 @@ export function readSettings(env: Env = process.env): Settings {
   if (publicUrl !== undefined && !publicUrl.startsWith('https://')) {
     throw new SettingsError('PUBLIC_URL must start with https:// (Telegram sends webhooks only over HTTPS). Put a reverse proxy with a certificate in front, or remove PUBLIC_URL to use long polling.');
   }
+  const startText = nonEmpty(env.PLAYGROUND_START);
+  const playgroundStart = startText === undefined ? undefined : Date.parse(startText);
+  // Date.parse rolls 2027-02-30 over into March; a real calendar day reads back the same.
+  const realDay = (text: string) => new Date(Date.parse(text.slice(0, 10))).toISOString().startsWith(text.slice(0, 10));
+  if (startText !== undefined && (!ISO_INSTANT.test(startText) || !Number.isFinite(playgroundStart) || !realDay(startText))) {
+    throw new SettingsError(`PLAYGROUND_START must be an ISO date, like 2027-01-30 or 2027-01-30T10:00+05:00 (it is "${startText}"). Fix it in .env, or remove it to start at the real time.`);
+  }
   return {
     botToken,
     telegramApiRoot: url(env, 'TELEGRAM_API_ROOT', 'https://api.telegram.org', 'Remove it to use Telegram, or write the address of your Bot API server.')!,
@@ -91,6 +106,7 @@ export function readSettings(env: Env = process.env): Settings {
     port,
     publicUrl,
     logLevel: logLevel as Settings['logLevel'],
+    playgroundStart,
   };
 }
 

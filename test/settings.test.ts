@@ -17,4 +17,14 @@ describe('readSettings', () => {
     expect(() => readSettings({ ...live, AIPAY_BASE_URL: 'ftp://api.aipay.kz' })).toThrow('AIPAY_BASE_URL must start with https:// (or http:// for a server on this machine).');
     expect(readSettings({ ...live, AIPAY_BASE_URL: 'http://127.0.0.1:8080/v1' }).aipayBaseUrl).toBe('http://127.0.0.1:8080/v1');
   });
+
+  it('reads PLAYGROUND_START as an instant, and refuses a day that is not on the calendar or a time without its offset', () => {
+    expect(readSettings({}).playgroundStart).toBeUndefined();
+    expect(readSettings({ PLAYGROUND_START: '2027-01-30T10:00+05:00' }).playgroundStart).toBe(Date.UTC(2027, 0, 30, 5));
+    expect(readSettings({ PLAYGROUND_START: '2027-02-28' }).playgroundStart).toBe(Date.UTC(2027, 1, 28));
+    const refused = 'PLAYGROUND_START must be an ISO date, like 2027-01-30 or 2027-01-30T10:00+05:00';
+    expect(() => readSettings({ PLAYGROUND_START: '2027-02-30' })).toThrow(`${refused} (it is "2027-02-30").`);
+    expect(() => readSettings({ PLAYGROUND_START: '2027-01-30T10:00' })).toThrow(refused);
+    expect(() => readSettings({ PLAYGROUND_START: '30.01.2027' })).toThrow(refused);
+  });
 });

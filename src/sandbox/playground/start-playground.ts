@@ -11,6 +11,7 @@ import type { Catalog } from '../../catalog/types.js';
 import { OffsetClock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { projectRoot } from '../../project-root.js';
+import { JUMPS, jumpTargets, type JumpTarget, type JumpTo } from './jump-targets.js';
 import { startAipayFake, type AipayFake, type FakeInvoice } from '../aipay-fake.js';
 import { startTelegramEmulator, type BotMessage, type TelegramEmulator } from '../telegram/emulator.js';
 
@@ -32,6 +33,11 @@ export interface PlaygroundOptions {
   port: number;
   host?: string;
   log: Logger;
+  /**
+   * The instant the playground's clock starts at (ms since the epoch), from where it runs with real
+   * time (default: the real time). Tests pin it so what they see does not depend on today's date.
+   */
+  startAt?: number;
 }
 
 export interface RunningPlayground {
@@ -48,6 +54,12 @@ export interface RunningPlayground {
 /** The clock advances in steps of at most this, running every job after each step (reminders go out at their local time). */
 const CLOCK_STEP_MS = 60 * 60 * 1000;
 const MAX_JUMP_MS = 400 * 24 * CLOCK_STEP_MS;
+/**
+ * How far past a reminder, an end or a removal the clock stops, so the jobs see it due: only just,
+ * like the minute cron at hh:mm:00 (a reminder at 10:00 for a subscription ending at 10:00:05 goes
+ * out only before the end).
+ */
+const PAST_TARGET_MS = 1;
 const JOBS = ['stale-invoices', 'paid-checks', 'reminders', 'expiry'] as const;
 
 interface PlayUser {
@@ -93,6 +105,12 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     if (existsSync(o.databasePath + suffix)) rmSync(o.databasePath + suffix);
   }
   const clock = new OffsetClock();
+  if (o.startAt !== undefined) {
+    if (!Number.isFinite(o.startAt)) throw new StartupError('The playground start must be a valid instant.');
+    clock.offsetMs = o.startAt - clock.now();
+  }
+  /** Where the clock started relative to real time: the page shows how far it was moved from there. */
+  const startOffsetMs = clock.offsetMs;
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
@@ -180,13 +198,42 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
       actions.set(userId, list);
     };
 
-    // Clock jumps run one at a time, in steps, each step followed by every job and the outbox.
+    const userIds = users.map((u) => u.id);
+    const targets = () => jumpTargets(app.db, app.catalog.current(), userIds, clock.now());
+    const describeTarget = (t: JumpTarget | null) => t && { at: t.at, customer: users.find((u) => u.id === t.userId)?.label ?? `User ${t.userId}`, planId: t.planId };
+    const NOTHING: Record<JumpTo, string> = {
+      reminder: 'No reminder is coming: no simulated customer has an active subscription with a reminder still to send. Buy a plan first.',
+      end: 'No subscription ends later: no simulated customer has an active subscription that is still running. Buy a plan first.',
+      removal: 'Nobody is due for removal: no simulated customer has an active subscription. Buy a plan first.',
+    };
+    /** Milliseconds from now to just past the soonest target; HttpProblem 409 when there is none or it is too far. */
+    const distanceTo = (to: JumpTo): number => {
+      if (to === 'reminder' && app.catalog.current().settings.reminders.daysBeforeEnd.length === 0) {
+        throw new HttpProblem(409, 'The catalog sends no reminders: settings.reminders.days_before_end is empty.');
+      }
+      const target = targets()[to];
+      if (!target) throw new HttpProblem(409, NOTHING[to]);
+      const ms = target.at + PAST_TARGET_MS - clock.now();
+      if (ms > MAX_JUMP_MS) throw new HttpProblem(409, `That is more than 400 days away; move the clock with the +31 days button instead.`);
+      return Math.max(ms, 1);
+    };
+
+    /** Milliseconds to just past the soonest reminder, end or removal still ahead (Infinity when none). */
+    const nextEventIn = () => {
+      const now = clock.now();
+      const ahead = Object.values(targets()).flatMap((t) => (t && t.at > now ? [t.at + PAST_TARGET_MS - now] : []));
+      return Math.min(Infinity, ...ahead);
+    };
+
+    // Clock jumps run one at a time, in steps, each step followed by every job and the outbox. A
+    // step stops just past each reminder, end and removal on the way (one due for a few seconds
+    // only is not skipped). A jump to a target measures its distance only when its turn comes.
     let clockQueue: Promise<unknown> = Promise.resolve();
-    const advance = (ms: number) => {
+    const advance = (ms: number | (() => number)) => {
       const run = clockQueue.then(async () => {
-        let left = ms;
+        let left = typeof ms === 'function' ? ms() : ms;
         while (left > 0) {
-          const step = Math.min(CLOCK_STEP_MS, left);
+          const step = Math.min(CLOCK_STEP_MS, left, nextEventIn());
           clock.offsetMs += step;
           left -= step;
           for (const job of JOBS) await app.scheduler.runNow(job);
@@ -270,7 +317,14 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
           createdAt: i.created_at,
           customer: users.find((u) => u.phone.replace(/\D/g, '') === i.phone)?.label ?? null,
         })),
-        clock: { now: clock.now(), offsetMs: clock.offsetMs, timezone: current.settings.timezone },
+        clock: {
+          now: clock.now(),
+          offsetMs: clock.offsetMs,
+          movedMs: clock.offsetMs - startOffsetMs,
+          pinnedStart: o.startAt ?? null,
+          timezone: current.settings.timezone,
+          jumps: Object.fromEntries(Object.entries(targets()).map(([k, t]) => [k, describeTarget(t)])),
+        },
         catalog: { path: o.catalogPath, ...status, running: current.path },
       });
     });
@@ -335,6 +389,13 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
       const ms = hours * CLOCK_STEP_MS;
       if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_JUMP_MS) throw new HttpProblem(400, 'hours must be a positive number up to 400 days');
       await advance(ms);
+      res.json({ ok: true, now: clock.now(), offsetMs: clock.offsetMs });
+    });
+
+    web.post('/api/clock/jump', async (req, res) => {
+      const to = (req.body as Record<string, unknown>).to;
+      if (!JUMPS.includes(to as JumpTo)) throw new HttpProblem(400, `to must be one of ${JUMPS.join(', ')}`);
+      await advance(() => distanceTo(to as JumpTo));
       res.json({ ok: true, now: clock.now(), offsetMs: clock.offsetMs });
     });
 

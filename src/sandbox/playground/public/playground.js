@@ -290,13 +290,25 @@ function renderCatalog() {
   );
 }
 
+/** The jump buttons: enabled when there is something to jump to, with where and whose in the tooltip. */
+function renderJumps() {
+  for (const b of document.querySelectorAll('[data-jump]')) {
+    const target = state.clock.jumps[b.dataset.jump];
+    b.disabled = !target;
+    b.title = target ? `${time(target.at)} — ${target.customer}, ${target.planId}` : 'Nothing to jump to: no running subscription has one coming';
+  }
+}
+
 function renderState() {
   $('bot-name').textContent = state.bot.name;
   $('bot-username').textContent = `@${state.bot.username}`;
   $('deeplink-prefix').textContent = `t.me/${state.bot.username}?start=`;
   $('clock-now').textContent = time(state.clock.now);
-  const days = state.clock.offsetMs / 86_400_000;
-  $('clock-offset').textContent = state.clock.offsetMs > 0 ? `(${days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(days * 24)} h`} ahead of real time)` : '(real time)';
+  const { movedMs, pinnedStart } = state.clock;
+  const days = movedMs / 86_400_000;
+  const moved = `${days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(days * 24)} h`} ahead`;
+  $('clock-offset').textContent =
+    pinnedStart === null ? (movedMs > 0 ? `(${moved} of real time)` : '(real time)') : `(started ${time(pinnedStart)}${movedMs > 0 ? `, moved ${moved}` : ''})`;
   renderUsers();
   renderInvoices();
   renderChats();
@@ -307,9 +319,10 @@ async function refresh() {
   try {
     const s = await api('/api/state');
     // The clock moves every poll; everything else is re-drawn only when it changed (so a click never hits a replaced button).
-    const json = JSON.stringify({ ...s, clock: { timezone: s.clock.timezone, offsetMs: s.clock.offsetMs } });
+    const json = JSON.stringify({ ...s, clock: { timezone: s.clock.timezone, offsetMs: s.clock.offsetMs, pinnedStart: s.clock.pinnedStart } });
     state = s;
     $('clock-now').textContent = time(s.clock.now);
+    renderJumps();
     if (selectedUser === null || !s.users.some((u) => u.id === selectedUser)) {
       const saved = Number(localStorage.getItem('playground-user'));
       const pick = s.users.find((u) => u.id === saved) || s.users.find((u) => !u.creator) || s.users[0];
@@ -351,17 +364,22 @@ $('deeplink-open').addEventListener('click', () => {
 $('deeplink-input').addEventListener('keydown', (e) => {
   if (e.key === 'Enter') $('deeplink-open').click();
 });
+/** Moves the bot's clock (the server runs every job after each hour it moves). */
+function travel(path, body) {
+  return act('Clock', async () => {
+    document.body.classList.add('time-travel');
+    try {
+      await api(path, body);
+    } finally {
+      document.body.classList.remove('time-travel');
+    }
+  });
+}
 for (const b of document.querySelectorAll('[data-hours]')) {
-  b.addEventListener('click', () =>
-    act('Clock', async () => {
-      document.body.classList.add('time-travel');
-      try {
-        await api('/api/clock', { hours: Number(b.dataset.hours) });
-      } finally {
-        document.body.classList.remove('time-travel');
-      }
-    }),
-  );
+  b.addEventListener('click', () => travel('/api/clock', { hours: Number(b.dataset.hours) }));
+}
+for (const b of document.querySelectorAll('[data-jump]')) {
+  b.addEventListener('click', () => travel('/api/clock/jump', { to: b.dataset.jump }));
 }
 
 let polling = false;
