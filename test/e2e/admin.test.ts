@@ -87,12 +87,13 @@ describe('/stats and /find', () => {
     await user.sendText('/help');
     await user.waitForMessage();
     h.app.db.prepare("UPDATE customers SET phone = '77014445566' WHERE user_id = 512").run();
-    addSubscription(h, 512, { endsAt: Date.now() + 10 * DAY, now: Date.now() });
+    // A pinned end: 31 January 2031, 02:00 in Almaty, still the 30th in UTC.
+    addSubscription(h, 512, { endsAt: Date.parse('2031-01-31T02:00:00+05:00'), now: Date.now() });
     for (const query of ['8 701 444 55 66', '+7 (701) 444-55-66', '@Dana_K', '512']) {
       const card = await ask(`/find ${query}`, (m) => m.text?.includes('Dana K') ?? false);
       expect(card.text).toContain('id 512');
       expect(card.text).toContain('@dana_k · language en · phone +7 701 *** 55 66');
-      expect(card.text).toMatch(/Monthly \(monthly\): active until \d+ \w+ 2026/);
+      expect(card.text).toContain('Monthly (monthly): active until 31 Jan 2031 02:00');
       expect(card.text).not.toContain('4445566');
     }
     expect((await ask('/find +7 701 000 00 00')).text).toBe('No customer matches "+7 701 000 00 00".');

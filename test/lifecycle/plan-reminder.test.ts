@@ -45,6 +45,15 @@ describe('when each reminder is due', () => {
     expect(reminderDueAt(END, 1, late)).toBe(almaty('2026-12-10T09:00'));
   });
 
+  it('counts back across month ends by Almaty days: an end on 1 March 2027 gets its reminders on 26 and 28 February, one on 1 January on 29 and 31 December', () => {
+    expect(reminderDueAt(almaty('2027-03-01T15:00'), 3, RULES)).toBe(almaty('2027-02-26T10:00'));
+    expect(reminderDueAt(almaty('2027-03-01T15:00'), 1, RULES)).toBe(almaty('2027-02-28T10:00'));
+    // 02:00 on 1 March in Almaty is still 28 February in UTC.
+    expect(reminderDueAt(almaty('2027-03-01T02:00'), 3, RULES)).toBe(almaty('2027-02-26T10:00'));
+    expect(reminderDueAt(almaty('2027-01-01T15:00'), 3, RULES)).toBe(almaty('2026-12-29T10:00'));
+    expect(reminderDueAt(almaty('2027-01-01T15:00'), 1, RULES)).toBe(almaty('2026-12-31T10:00'));
+  });
+
   it('leaves a reminder time outside quiet hours where it is', () => {
     expect(reminderDueAt(END, 3, QUIET)).toBe(almaty('2026-12-07T10:00'));
   });
