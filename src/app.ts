@@ -39,6 +39,7 @@ import { Checkout } from './payments/checkout.js';
 import { Orders } from './payments/orders.js';
 import { openDatabase, type Db } from './storage/open-database.js';
 import { StoreError } from './storage/errors.js';
+import { databaseHealth } from './storage/write-health.js';
 
 /** Updates the bot asks Telegram for (chat_member must be asked for explicitly). */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member'] as const;
@@ -182,7 +183,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
 
     const scheduler = new Scheduler(
       [
-        { name: 'stale-invoices', cron: '*/5 * * * *', run: () => void runStaleInvoices({ db, catalog: catalog.current(), log: o.log }, o.clock.now()) },
+        { name: 'stale-invoices', cron: '*/5 * * * *', run: () => void runStaleInvoices({ db, outbox, catalog: catalog.current(), log: o.log }, o.clock.now()) },
         { name: 'expiry', cron: '* * * * *', run: () => void runExpiry({ db, outbox, catalog: catalog.current(), log: o.log }, o.clock.now()) },
         { name: 'reminders', cron: '* * * * *', run: () => runReminders({ db, outbox, catalog: catalog.current(), checkout, log: o.log }, o.clock.now()).then(() => undefined) },
         { name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) },
@@ -253,12 +254,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       metrics: () => metrics.render(),
       onTooLarge: () => metrics.inc('subscription_bot_webhook_rejects_total', { reason: 'too_large' }),
       health: () => {
-        let database = 'ok';
-        try {
-          db.prepare('SELECT 1').get();
-        } catch {
-          database = 'unavailable';
-        }
+        // Reads alone would pass on a full disk: a storage failure of the last writes counts too.
+        const database = databaseHealth(db);
         const running = telegramSecret !== undefined || (polling?.isRunning() ?? false);
         return { ok: database === 'ok' && running, database, bot: telegramSecret ? 'webhook' : running ? 'polling' : 'stopped' };
       },

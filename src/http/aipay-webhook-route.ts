@@ -7,11 +7,12 @@ import { parseEvent } from '../payments/parse-event.js';
 import { recordEvent, type EventOutcome } from '../payments/record-event.js';
 import type { Orders } from '../payments/orders.js';
 import { verifySignature } from '../payments/verify-signature.js';
-import { DatabaseBusy, toStoreError } from '../storage/errors.js';
+import { DatabaseBusy, DatabaseUnavailable, toStoreError } from '../storage/errors.js';
 import type { Db } from '../storage/open-database.js';
 import { GroupCommit } from '../storage/group-commit.js';
+import { writeHealth } from '../storage/write-health.js';
 
-export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'busy' | 'error';
+export type RejectReason = 'signature' | 'malformed' | 'too_large' | 'busy' | 'unavailable' | 'error';
 
 export interface AipayWebhookOptions {
   db: Db;
@@ -31,8 +32,9 @@ export const WEBHOOK_BODY_LIMIT = '64kb';
 
 /**
  * `POST /webhook/aipay`: raw bytes → signature (403) → strict parse (400) → one transaction
- * (shared with webhooks that arrived together) → 200. A locked database is 503, so AiPay
- * retries and nothing is acknowledged that isn't stored.
+ * (shared with webhooks that arrived together) → 200. A locked database, or one that cannot
+ * store anything now (disk full, I/O error, read-only), is 503, so AiPay may retry and nothing is
+ * acknowledged that isn't stored; any other failure is 500.
  */
 export function aipayWebhookRouter(o: AipayWebhookOptions): Router {
   const router = express.Router();
@@ -56,17 +58,21 @@ export function aipayWebhookRouter(o: AipayWebhookOptions): Router {
     }
     const e = parsed.event;
     const received = o.clock.now();
+    // What the write met is what /healthz reports about the database (see writeHealth); a
+    // duplicate wrote nothing, so it proves nothing.
     const answer = (outcome: EventOutcome) => {
+      if (outcome !== 'duplicate') writeHealth(o.db).succeeded();
       o.log.info({ event: e.event, invoiceId: e.invoiceId, externalId: e.externalId, amount: e.amount, outcome }, 'aipay event');
       o.onRecorded?.(outcome);
       res.status(200).json({ ok: true, outcome });
     };
     const refuse = (error: unknown) => {
       const typed = toStoreError(error);
-      const busy = typed instanceof DatabaseBusy;
-      o.onRejected?.(busy ? 'busy' : 'error');
-      o.log.error({ err: typed, invoiceId: e.invoiceId, externalId: e.externalId, event: e.event }, 'aipay webhook not recorded');
-      res.status(busy ? 503 : 500).json({ error: busy ? 'busy, retry' : 'not recorded, retry' });
+      const reason: RejectReason = typed instanceof DatabaseBusy ? 'busy' : typed instanceof DatabaseUnavailable ? 'unavailable' : 'error';
+      if (reason === 'unavailable') writeHealth(o.db).failed(typed);
+      o.onRejected?.(reason);
+      o.log.error({ err: typed, reason, invoiceId: e.invoiceId, externalId: e.externalId, event: e.event }, 'aipay webhook not recorded');
+      res.status(reason === 'error' ? 500 : 503).json({ error: reason === 'busy' ? 'busy, retry' : 'not recorded, retry' });
     };
     // Answered only after the commit: 200 means stored, whatever happens next.
     commits.run(() => recordEvent({ db: o.db, orders: o.orders, outbox: o.outbox, catalog: o.catalog.current() }, e, raw.toString('utf8'), received)).then(answer, refuse);

@@ -1,7 +1,8 @@
 import { InlineKeyboard } from 'grammy';
 import { prepared } from '../storage/prepared.js';
 import { localize, text } from '../catalog/texts.js';
-import type { Catalog, Language } from '../catalog/types.js';
+import type { Catalog, Language, TextInput } from '../catalog/types.js';
+import { newInvoiceKeyboard } from '../access/fulfil-order.js';
 import { isEntitled } from '../access/entitlement.js';
 import { encodeCallback } from '../bot/callback-data.js';
 import { escapeHtml } from '../bot/html.js';
@@ -87,14 +88,45 @@ export function runExpiry(d: { db: Db; outbox: Outbox; catalog: Catalog; log: Lo
 /** Extra wait after an invoice's lifetime before an unanswered order counts as stale. */
 export const STALE_MARGIN_MS = 15 * 60_000;
 
-/** Orders with no event long after their invoice's lifetime become stale; a late `paid` still wins. */
-export function runStaleInvoices(d: { db: Db; catalog: Catalog; log: Logger }, now: number): number {
-  const cutoff = now - d.catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS;
+/**
+ * Orders with no event long after their invoice's lifetime become stale (a late `paid` still
+ * wins). AiPay promises no retries, so a lost webhook would go unnoticed: each customer is told,
+ * once per order and in their language, that no payment arrived, with "I have paid" (which asks
+ * the admins to check Kaspi and confirm: see paid-checks) and "New invoice". A customer who
+ * already pressed "I have paid" is not asked again. One transaction for the state changes and the
+ * messages. Returns how many orders went stale.
+ */
+export function runStaleInvoices(d: { db: Db; outbox: Outbox; catalog: Catalog; log: Logger }, now: number): number {
+  const { db, outbox, catalog } = d;
+  const cutoff = now - catalog.settings.invoiceLifetimeMs - STALE_MARGIN_MS;
   // Read first: the common case (nothing stale) then takes no write lock at all.
-  const any = prepared(d.db, "SELECT 1 FROM orders WHERE state IN ('created', 'invoiced') AND created_at < ? LIMIT 1").get(cutoff);
-  if (!any) return 0;
-  const changed = prepared(d.db, "UPDATE orders SET state = 'stale', updated_at = ? WHERE state IN ('created', 'invoiced') AND created_at < ?")
-    .run(now, cutoff).changes;
+  const stale = prepared<[number], { id: number; user_id: number; item_id: string; terms: string; language: Language; paid_check_at: number | null }>(
+    db,
+    "SELECT id, user_id, item_id, terms, language, paid_check_at FROM orders WHERE state IN ('created', 'invoiced') AND created_at < ?",
+  ).all(cutoff);
+  if (stale.length === 0) return 0;
+  let changed = 0;
+  db.transaction(() => {
+    for (const o of stale) {
+      if (prepared(db, "UPDATE orders SET state = 'stale', updated_at = ? WHERE id = ? AND state IN ('created', 'invoiced')").run(now, o.id).changes !== 1) continue;
+      changed++;
+      if (o.paid_check_at !== null) continue;
+      const lang = catalog.settings.languages.includes(o.language) ? o.language : catalog.settings.defaultLanguage;
+      const item = localize((JSON.parse(o.terms) as { title: TextInput }).title, lang, catalog.settings.defaultLanguage);
+      const paid = new InlineKeyboard().text(text(catalog, lang, 'button_paid'), encodeCallback({ type: 'paid', orderId: o.id })).inline_keyboard;
+      outbox.enqueue(
+        {
+          kind: 'message',
+          chatId: o.user_id,
+          userId: o.user_id,
+          text: escapeHtml(text(catalog, lang, 'invoice_stale', { item })),
+          replyMarkup: { inline_keyboard: [...paid, ...newInvoiceKeyboard(catalog, lang, o.item_id).inline_keyboard] },
+          optional: true,
+        },
+        { dedupeKey: `stale:${o.id}` },
+      );
+    }
+  })();
   if (changed > 0) d.log.info({ stale: changed }, 'invoices went stale');
   return changed;
 }

@@ -25,6 +25,18 @@ export class DatabaseBusy extends StoreError {
   override name = 'DatabaseBusy';
 }
 
+/**
+ * The database cannot store anything right now: the disk is full, an I/O error, the file became
+ * read-only or unreachable. Nothing was written; retrying later can succeed once the operator
+ * fixed the cause, so the webhook answers 503 and /healthz reports the database unavailable.
+ */
+export class DatabaseUnavailable extends StoreError {
+  override name = 'DatabaseUnavailable';
+}
+
+/** Result codes (primary, extended ones included) that mean the storage itself failed, not the data. */
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|NOLFS|PROTOCOL|CORRUPT|NOTADB)(_|$)/;
+
 /** Wraps better-sqlite3's SqliteError in the matching typed error; other errors pass through. */
 export function toStoreError(error: unknown): unknown {
   const code = (error as { code?: unknown })?.code;
@@ -33,6 +45,7 @@ export function toStoreError(error: unknown): unknown {
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolation(message, code, { cause: error });
   if (code.startsWith('SQLITE_CONSTRAINT')) return new ConstraintViolation(message, code, { cause: error });
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') return new DatabaseBusy(message, code, { cause: error });
+  if (UNAVAILABLE.test(code)) return new DatabaseUnavailable(message, code, { cause: error });
   return new StoreError(message, code, { cause: error });
 }
 
