@@ -10,6 +10,8 @@ import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { Checkout } from '../payments/checkout.js';
 import type { Db } from '../storage/open-database.js';
+import { DatabaseBusy, toStoreError } from '../storage/errors.js';
+import { whenUnlocked } from '../storage/when-unlocked.js';
 import { planReminder, type ReminderRules } from './plan-reminder.js';
 
 interface Row {
@@ -88,6 +90,10 @@ export interface RemindersJobDeps {
  * offset (the reminders row is the proof, written in the same transaction as the job). For
  * customers who chose renewal invoices, the bot first creates the Kaspi invoice itself (at most
  * one open renewal invoice per subscription) and the reminder says so.
+ *
+ * A reminder is claimed before the (slow) invoice and queued after it, so what comes after the
+ * claim must not fail on a database that another process locked meanwhile: the invoice's own
+ * writes failing leaves a plain reminder, and queueing waits for the lock (up to a minute).
  */
 export async function runReminders(d: RemindersJobDeps, now: number): Promise<number> {
   const { db, outbox, catalog, log } = d;
@@ -111,7 +117,12 @@ export async function runReminders(d: RemindersJobDeps, now: number): Promise<nu
         .pluck()
         .get(r.userId, r.planId, now - catalog.settings.invoiceLifetimeMs) as number;
       if (open === 0) {
-        const result = await d.checkout.invoice({ userId: r.userId, item: current, phone: r.renewalPhone, phoneSource: 'saved', language: lang, purpose: 'renewal' });
+        const result = await d.checkout
+          .invoice({ userId: r.userId, item: current, phone: r.renewalPhone, phoneSource: 'saved', language: lang, purpose: 'renewal' })
+          .catch((error: unknown) => {
+            if (!(toStoreError(error) instanceof DatabaseBusy)) throw error;
+            return { ok: false as const, reason: 'database locked' };
+          });
         if (result.ok) message = t('reminder_invoice', { plan, ends_at: endsAt, price: formatMoney(result.order.amount), phone: maskPhone(r.renewalPhone) });
         else log.warn({ subscriptionId: r.subscriptionId, reason: result.reason }, 'renewal invoice not created');
       }
@@ -119,9 +130,13 @@ export async function runReminders(d: RemindersJobDeps, now: number): Promise<nu
     const keyboard = current
       ? new InlineKeyboard().text(t('button_renew'), encodeCallback({ type: 'renew', id: r.planId }))
       : new InlineKeyboard().text(t('button_menu'), encodeCallback({ type: 'menu' }));
-    outbox.enqueue(
-      { kind: 'message', chatId: r.userId, userId: r.userId, text: escapeHtml(message), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
-      { dedupeKey: `reminder:${r.subscriptionId}:${r.endsAt}:${r.offset}` },
+    await whenUnlocked(
+      () =>
+        outbox.enqueue(
+          { kind: 'message', chatId: r.userId, userId: r.userId, text: escapeHtml(message), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
+          { dedupeKey: `reminder:${r.subscriptionId}:${r.endsAt}:${r.offset}` },
+        ),
+      { deadlineMs: 60_000 },
     );
     sent++;
   }

@@ -1,20 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { holdWriteLock, holdWriteLockInChild, watchEventLoop, type HeldLock } from '../support/db-lock.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { addCustomer, addSubscription, almaty, reminderRows, startLifecycle, type LifecycleHarness } from '../support/lifecycle-helpers.js';
 import { createInvoicedOrder, eventually, sendEvent, startCustomer } from '../support/payments-helpers.js';
 
 let h: Harness;
 let lock: HeldLock | undefined;
 let loop: Awaited<ReturnType<typeof watchEventLoop>> | undefined;
-beforeEach(async () => {
-  h = await startHarness();
-});
 afterEach(async () => {
   loop?.stop();
   lock?.release();
   await lock?.released;
   lock = loop = undefined;
-  await h.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,6 +23,13 @@ const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 const getUpdatesCalls = () => h.tg.calls.filter((c) => c.method === 'getUpdates').length;
 
 describe('another process holding the database write lock', () => {
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
   it('does not freeze the bot: /healthz answers at once, polling goes on, and a webhook gets 503 within about 2 s', async () => {
     const customer = await startCustomer(h, 301);
     const order = createInvoicedOrder(h.app, { userId: 301 });
@@ -84,5 +88,30 @@ describe('another process holding the database write lock', () => {
     await lock.released;
     await customer.waitForMessage((m) => m.text === 'Due during the lock', 10_000);
     expect(loop.maxMs()).toBeLessThan(500);
+  });
+});
+
+describe('a scheduled job when another process locks the database in the middle of it', () => {
+  let lc: LifecycleHarness;
+  beforeEach(async () => {
+    lc = await startLifecycle(almaty('2026-11-10T15:00'));
+  });
+  afterEach(async () => {
+    await lc.stop();
+  });
+
+  it('still sends a renewal reminder claimed before the lock: without the invoice its writes could not store, once the lock is gone', async () => {
+    const user = await addCustomer(lc.h, 406, { phone: '77010000406', renewalInvoices: true });
+    const sub = addSubscription(lc.h, 406, { endsAt: almaty('2026-12-10T15:00'), now: lc.clock.now() });
+    // AiPay answers the first attempt only after the client gave up (1 s): time to lock meanwhile.
+    lc.h.aipay.injectFault({ times: 1, fault: { hang: true } });
+    lc.setTime(almaty('2026-12-07T10:00'));
+    user.mark();
+    const run = lc.run('reminders');
+    await eventually(() => reminderRows(lc.h, sub).length > 0, 5000, 'the reminder claimed');
+    lock = holdWriteLock(lc.h.databasePath, 2500);
+    await run;
+    const reminder = await user.waitForMessage((m) => m.text?.startsWith('Your subscription Monthly ends on 10 Dec 2026') ?? false, 10_000);
+    expect(reminder.text).toBe('Your subscription Monthly ends on 10 Dec 2026. Renew now to keep access.');
   });
 });
