@@ -27,7 +27,7 @@ export async function opsBench(): Promise<string[]> {
     const tg = await startTelegramEmulator({ token: TOKEN });
     tg.addChat({ id: CHAT, type: 'supergroup', title: 'Main' });
     tg.setBotMember(CHAT, 'administrator');
-    const aipay = await startAipayFake({ apiKey: 'k', webhookSecret: 's' });
+    const aipay = await startAipayFake({ apiKey: 'k', webhookSecret: 'bench-webhook-secret' });
     const catalogPath = writeCatalog(dir.path, CHAT);
     const databasePath = join(dir.path, 'bot.db');
     const db = openDatabase(databasePath);
@@ -47,7 +47,7 @@ export async function opsBench(): Promise<string[]> {
           BOT_TOKEN: TOKEN,
           TELEGRAM_API_ROOT: tg.apiRoot,
           AIPAY_API_KEY: 'k',
-          AIPAY_WEBHOOK_SECRET: 's',
+          AIPAY_WEBHOOK_SECRET: 'bench-webhook-secret',
           AIPAY_BASE_URL: aipay.baseUrl,
           CATALOG_PATH: catalogPath,
           DATABASE_PATH: databasePath,

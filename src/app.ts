@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { Api, GrammyError, HttpError } from 'grammy';
@@ -30,6 +29,7 @@ import { backupDatabase, defaultBackupDir } from './ops/backup-database.js';
 import { aipayWebhookRouter } from './http/aipay-webhook-route.js';
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRouter } from './http/telegram-webhook-route.js';
 import { createApp } from './http/create-app.js';
+import { startServer, type ServerLimits } from './http/start-server.js';
 import { Metrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { Outbox } from './outbox/outbox.js';
@@ -65,7 +65,12 @@ export interface AppOptions {
   databasePath: string;
   /** HTTP port; 0 = any free port (tests). */
   port: number;
+  /** Interface the HTTP server listens on (default: '127.0.0.1', where the reverse proxy reaches it). */
   host?: string;
+  /** Timeouts and the connection limit of the HTTP server (tests lower them; defaults in ServerLimits). */
+  http?: ServerLimits;
+  /** Bearer token GET /metrics requires; unset = /metrics answers 404. */
+  metricsToken?: string;
   clock: Clock;
   log: Logger;
   /** AiPay client tuning (tests shorten the timeouts). */
@@ -248,10 +253,11 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         onRejected: (reason) => metrics.inc('subscription_bot_webhook_rejects_total', { reason }),
       }),
     ];
-    if (telegramSecret) routers.push(telegramWebhookRouter(bot, telegramSecret));
+    if (telegramSecret) routers.push(telegramWebhookRouter({ bot, secretToken: telegramSecret, log: o.log }));
     const app = createApp({
       routers,
       metrics: () => metrics.render(),
+      metricsToken: o.metricsToken,
       onTooLarge: () => metrics.inc('subscription_bot_webhook_rejects_total', { reason: 'too_large' }),
       health: () => {
         // Reads alone would pass on a full disk: a storage failure of the last writes counts too.
@@ -260,11 +266,10 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         return { ok: database === 'ok' && running, database, bot: telegramSecret ? 'webhook' : running ? 'polling' : 'stopped' };
       },
     });
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(o.port, o.host ?? '0.0.0.0', () => resolve(s));
-      s.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new StartupError(`Port ${o.port} is already in use. Stop the other program, or set PORT to a free port in .env.`) : error),
-      );
+    const server = await startServer(app, { port: o.port, host: o.host, limits: o.http }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new StartupError(`Port ${o.port} is already in use. Stop the other program, or set PORT to a free port in .env.`);
+      if (error.code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${o.host} is not an address of this server. Remove HOST from .env to use 127.0.0.1, or write 0.0.0.0 for every address.`);
+      throw error;
     });
     // Closing the server stops Telegram's webhook updates; then the updates still running finish.
     stops.push(async () => {

@@ -7,12 +7,16 @@ import { systemClock } from './clock.js';
 import { createLogger, redactBotTokens } from './logger.js';
 import { readSettings, requireLiveSecrets, SettingsError, withDotEnv, type Settings } from './settings.js';
 import { startApp, StartupError, type RunningApp } from './app.js';
+import { outdatedTimezoneData } from './timezone-data.js';
 
 /**
  * The composition root and the only place that exits the process. Every failure an operator
  * can fix ends in one or a few plain sentences, never a stack trace.
  */
 async function main(): Promise<number> {
+  // Reminders, expiry and the nightly backup keep to the catalog's zone: old data puts Almaty an hour off.
+  const oldTimezoneData = outdatedTimezoneData();
+  if (oldTimezoneData) return fail(oldTimezoneData);
   let settings: Settings;
   try {
     settings = readSettings(withDotEnv());
@@ -53,6 +57,8 @@ async function main(): Promise<number> {
       catalogPath: settings.catalogPath,
       databasePath: settings.databasePath,
       port: settings.port,
+      host: settings.host,
+      metricsToken: settings.metricsToken,
       publicUrl: settings.publicUrl,
       clock: systemClock,
       log,
@@ -69,7 +75,7 @@ async function main(): Promise<number> {
     return fail(`Start-up failed: ${(error as Error).message}. The log line above has the details.`);
   }
   reload = () => app.reloadCatalog();
-  console.error(`@${app.botUsername} is running. AiPay webhooks: POST ${settings.publicUrl ?? `http://<this server>:${app.port}`}/webhook/aipay. Stop with Ctrl+C.`);
+  console.error(`@${app.botUsername} is running. AiPay webhooks: POST ${settings.publicUrl ?? 'https://<your domain>'}/webhook/aipay, through the reverse proxy to ${settings.host}:${app.port}. Stop with Ctrl+C.`);
 
   await new Promise<void>((resolve) => {
     let stopping = false;

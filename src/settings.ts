@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
 
 /** Every deployment setting, read once from the environment (and `.env`). */
@@ -19,6 +20,13 @@ export interface Settings {
   databasePath: string;
   /** PORT of the HTTP server (default 3000). */
   port: number;
+  /**
+   * HOST: the address the HTTP server listens on (default 127.0.0.1: only the reverse proxy on this
+   * machine reaches it). 0.0.0.0 listens on every address.
+   */
+  host: string;
+  /** METRICS_TOKEN: Bearer token that GET /metrics requires. Unset: /metrics answers 404. */
+  metricsToken?: string;
   /** PUBLIC_URL: https address of this server; set = Telegram updates by webhook, unset = long polling. */
   publicUrl?: string;
   /** LOG_LEVEL (default info). */
@@ -66,6 +74,35 @@ function url(env: Env, name: string, fallback: string | undefined, hint: string)
 /** A date, or a date and time with its offset (without one, Date.parse would use this machine's zone). */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
+/** The shortest webhook secret or token accepted. */
+export const MIN_SECRET_LENGTH = 16;
+
+/**
+ * Why `value` cannot serve as AIPAY_WEBHOOK_SECRET or METRICS_TOKEN, in one sentence naming
+ * `name` and saying what to paste (`paste`), or undefined when it can: at least
+ * {@link MIN_SECRET_LENGTH} characters and no whitespace anywhere, since a space trimmed in one
+ * place and kept in another makes every signature fail. Never includes the value.
+ */
+export function secretProblem(name: string, value: string, paste: string): string | undefined {
+  if (/\s/.test(value)) return `${name} contains a space or a line break: ${paste}, with nothing around it (no spaces, no quotes).`;
+  if (value.length < MIN_SECRET_LENGTH) return `${name} is too short (${value.length} character${value.length === 1 ? '' : 's'}; at least ${MIN_SECRET_LENGTH}): ${paste}.`;
+  return undefined;
+}
+
+/** What to paste into AIPAY_WEBHOOK_SECRET, for {@link secretProblem}. */
+export const PASTE_WEBHOOK_SECRET = 'paste the whole webhook secret from your AiPay dashboard into .env';
+/** What to paste into METRICS_TOKEN, for {@link secretProblem}. */
+export const PASTE_METRICS_TOKEN = 'paste a random one into .env, such as the output of openssl rand -hex 32';
+
+/** A secret as written (blank = unset), refused with {@link secretProblem}'s sentence. */
+function secret(env: Env, name: string, paste: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const problem = secretProblem(name, value, paste);
+  if (problem) throw new SettingsError(problem);
+  return value;
+}
+
 /**
  * Reads and checks every environment variable once. Throws {@link SettingsError} with one
  * sentence naming the variable and the fix; never includes a secret's value.
@@ -88,6 +125,10 @@ export function readSettings(env: Env = process.env): Settings {
   if (publicUrl !== undefined && !publicUrl.startsWith('https://')) {
     throw new SettingsError('PUBLIC_URL must start with https:// (Telegram sends webhooks only over HTTPS). Put a reverse proxy with a certificate in front, or remove PUBLIC_URL to use long polling.');
   }
+  const host = nonEmpty(env.HOST) ?? '127.0.0.1';
+  if (isIP(host) === 0 && host !== 'localhost') {
+    throw new SettingsError(`HOST must be an IP address of this server (it is "${host}"). Remove it to use 127.0.0.1, where the reverse proxy reaches the bot, or write 0.0.0.0 for every address.`);
+  }
   const startText = nonEmpty(env.PLAYGROUND_START);
   const playgroundStart = startText === undefined ? undefined : Date.parse(startText);
   // Date.parse rolls 2027-02-30 over into March; a real calendar day reads back the same.
@@ -99,11 +140,13 @@ export function readSettings(env: Env = process.env): Settings {
     botToken,
     telegramApiRoot: url(env, 'TELEGRAM_API_ROOT', 'https://api.telegram.org', 'Remove it to use Telegram, or write the address of your Bot API server.')!,
     aipayApiKey: nonEmpty(env.AIPAY_API_KEY),
-    aipayWebhookSecret: nonEmpty(env.AIPAY_WEBHOOK_SECRET),
+    aipayWebhookSecret: secret(env, 'AIPAY_WEBHOOK_SECRET', PASTE_WEBHOOK_SECRET),
     aipayBaseUrl: url(env, 'AIPAY_BASE_URL', 'https://api.aipay.kz/v1', 'Remove it to use https://api.aipay.kz/v1.')!,
     catalogPath: nonEmpty(env.CATALOG_PATH) ?? 'catalog.yaml',
     databasePath: nonEmpty(env.DATABASE_PATH) ?? 'data/bot.db',
     port,
+    host,
+    metricsToken: secret(env, 'METRICS_TOKEN', PASTE_METRICS_TOKEN),
     publicUrl,
     logLevel: logLevel as Settings['logLevel'],
     playgroundStart,

@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { sameSecret } from './same-secret.js';
 
 export interface CreateAppOptions {
   /** Routes mounted first (the AiPay webhook with its own raw body parser). */
@@ -7,11 +8,16 @@ export interface CreateAppOptions {
   health: () => { ok: boolean; [key: string]: unknown };
   /** Prometheus text for /metrics, if provided. */
   metrics?: () => string;
+  /**
+   * Bearer token /metrics requires (401 without it). Unset: /metrics answers 404. Behind a reverse
+   * proxy every request comes from 127.0.0.1, so the address cannot tell who is asking.
+   */
+  metricsToken?: string;
   /** Called when a body over a route's limit is refused (413). */
   onTooLarge?: () => void;
 }
 
-/** The HTTP server: feature routes, /healthz, /metrics. No global body parser. */
+/** The HTTP server: feature routes, /healthz, /metrics (with its token). No global body parser. */
 export function createApp(o: CreateAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -23,9 +29,14 @@ export function createApp(o: CreateAppOptions): Express {
     const h = o.health();
     res.status(h.ok ? 200 : 503).json(h);
   });
-  if (o.metrics) {
-    const metrics = o.metrics;
-    app.get('/metrics', (_req, res) => {
+  if (o.metrics && o.metricsToken) {
+    const { metrics, metricsToken } = o;
+    app.get('/metrics', (req, res) => {
+      const presented = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (!sameSecret(presented, metricsToken)) {
+        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+        return;
+      }
       res.type('text/plain; version=0.0.4').send(metrics());
     });
   }

@@ -10,9 +10,10 @@ import type { LoadResult } from '../catalog/load-catalog.js';
 import { formatProblem } from '../catalog/problem.js';
 import { localize } from '../catalog/texts.js';
 import type { Catalog } from '../catalog/types.js';
-import type { Settings } from '../settings.js';
+import { PASTE_WEBHOOK_SECRET, secretProblem, type Settings } from '../settings.js';
 import type { Db } from '../storage/open-database.js';
 import { TELEGRAM_WEBHOOK_PATH } from '../http/telegram-webhook-route.js';
+import { ALMATY, checkAlmatyOffset, utcOffset, type OffsetOf } from '../timezone-data.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -49,16 +50,35 @@ const RIGHTS_TEXT = NEEDED_RIGHTS.map(([, name]) => `'${name}'`).join(' and ');
 
 // ---- settings -------------------------------------------------------------------------------
 
-/** The AiPay secrets are set (their values are never shown). */
+/**
+ * The AiPay secrets are set, the webhook secret by the rule readSettings applies (at least 16
+ * characters, no whitespace). Their values are never shown.
+ */
 export function checkAipaySecrets(s: Pick<Settings, 'aipayApiKey' | 'aipayWebhookSecret'>): CheckResult[] {
+  const secretRefused = s.aipayWebhookSecret === undefined ? undefined : secretProblem('AIPAY_WEBHOOK_SECRET', s.aipayWebhookSecret, PASTE_WEBHOOK_SECRET);
   return [
     s.aipayApiKey
       ? { status: 'ok', title: 'AIPAY_API_KEY is set' }
       : { status: 'fail', title: 'AIPAY_API_KEY is not set', fix: 'Copy the API key from your AiPay dashboard into AIPAY_API_KEY in .env.' },
-    s.aipayWebhookSecret
-      ? { status: 'ok', title: 'AIPAY_WEBHOOK_SECRET is set' }
-      : { status: 'fail', title: 'AIPAY_WEBHOOK_SECRET is not set', fix: 'Copy the webhook secret from your AiPay dashboard into AIPAY_WEBHOOK_SECRET in .env.' },
+    !s.aipayWebhookSecret
+      ? { status: 'fail', title: 'AIPAY_WEBHOOK_SECRET is not set', fix: 'Copy the webhook secret from your AiPay dashboard into AIPAY_WEBHOOK_SECRET in .env.' }
+      : secretRefused
+        ? { status: 'fail', title: 'AIPAY_WEBHOOK_SECRET cannot be right', fix: secretRefused }
+        : { status: 'ok', title: 'AIPAY_WEBHOOK_SECRET is set' },
   ];
+}
+
+// ---- Node.js --------------------------------------------------------------------------------
+
+/** This Node.js knows Kazakhstan's clock: Asia/Almaty at UTC+05:00 since 1 March 2024. */
+export function checkTimezoneData(offsetOf: OffsetOf = utcOffset): CheckResult {
+  const { ok, offset } = checkAlmatyOffset(offsetOf);
+  if (ok) return { status: 'ok', title: `Time-zone data: ${ALMATY.zone} is UTC${ALMATY.offset}` };
+  return {
+    status: 'fail',
+    title: `This Node.js has old time-zone data: ${ALMATY.zone} is UTC${offset}, not UTC${ALMATY.offset} (Kazakhstan's clock since 1 March 2024)`,
+    fix: 'Update Node.js to 20.12 or newer (README, step 1), then run npm ci and pm2 reload subscription-bot.',
+  };
 }
 
 // ---- Telegram -------------------------------------------------------------------------------
@@ -273,9 +293,10 @@ export function checkOutbox(db: Db, now: number, context: { admins?: readonly nu
 
 // ---- HTTP -----------------------------------------------------------------------------------
 
-/** Whether the bot answers on this server: GET http://127.0.0.1:PORT/healthz. */
-export async function checkBotRunning(fetchFn: FetchLike, port: number, timeoutMs = 5000): Promise<{ result: CheckResult; running: boolean }> {
-  const url = `http://127.0.0.1:${port}/healthz`;
+/** Whether the bot answers on this server: GET http://HOST:PORT/healthz (HOST 0.0.0.0 or :: is asked on 127.0.0.1). */
+export async function checkBotRunning(fetchFn: FetchLike, port: number, timeoutMs = 5000, host = '127.0.0.1'): Promise<{ result: CheckResult; running: boolean }> {
+  const where = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${where}:${port}/healthz`;
   let status: number;
   let body: string;
   try {

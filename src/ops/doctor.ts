@@ -15,11 +15,13 @@ import {
   checkOutbox,
   checkPublicUrl,
   checkTelegramDelivery,
+  checkTimezoneData,
   type CheckResult,
   type FetchLike,
   type TelegramChecksApi,
 } from './doctor-checks.js';
 import { displayPath } from './paths.js';
+import type { OffsetOf } from '../timezone-data.js';
 
 export interface DoctorDeps {
   settings: Settings;
@@ -29,17 +31,19 @@ export interface DoctorDeps {
   now: () => number;
   /** Per HTTP request (default: 10 000 ms). */
   timeoutMs?: number;
+  /** Time-zone offsets (default: this Node.js's data; tests pretend an old one). */
+  offsetOf?: OffsetOf;
 }
 
 /**
- * Runs every check in the order an operator fixes things: secrets and token, catalog, the bot's
+ * Runs every check in the order an operator fixes things: Node.js's time-zone data, secrets and token, catalog, the bot's
  * place in each channel, the database and its outbox, then whether the bot answers locally and
  * at PUBLIC_URL. Secrets never appear in the results, even inside an error message.
  */
 export async function runDoctor(d: DoctorDeps): Promise<CheckResult[]> {
   const s = d.settings;
   const timeoutMs = d.timeoutMs ?? 10_000;
-  const results: CheckResult[] = [];
+  const results: CheckResult[] = [checkTimezoneData(d.offsetOf)];
 
   const api = s.botToken ? d.telegram(s.botToken) : undefined;
   const token = await checkBotToken(api, s);
@@ -57,12 +61,12 @@ export async function runDoctor(d: DoctorDeps): Promise<CheckResult[]> {
 
   results.push(...checkDatabaseFile(s.databasePath, d.now(), { admins: load.ok ? load.catalog.settings.admins : undefined, botUsername: token.bot?.username }));
 
-  const local = await checkBotRunning(d.fetch, s.port, Math.min(timeoutMs, 5000));
+  const local = await checkBotRunning(d.fetch, s.port, Math.min(timeoutMs, 5000), s.host);
   results.push(local.result);
   results.push(await checkPublicUrl(d.fetch, s.publicUrl, local.running, s.port, timeoutMs));
   if (api && token.bot) results.push(await checkTelegramDelivery(api, s.publicUrl, local.running, s.port, d.now()));
 
-  return results.map((r) => scrub(r, [s.botToken, s.aipayApiKey, s.aipayWebhookSecret]));
+  return results.map((r) => scrub(r, [s.botToken, s.aipayApiKey, s.aipayWebhookSecret, s.metricsToken]));
 }
 
 function checkDatabaseFile(path: string, now: number, context: Parameters<typeof checkOutbox>[2]): CheckResult[] {

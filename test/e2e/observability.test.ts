@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { API_KEY, startHarness, TOKEN, WEBHOOK_SECRET, type Harness } from '../support/harness.js';
 
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.stop();
@@ -53,7 +55,7 @@ describe('logs and metrics', () => {
   });
 
   it('serves Prometheus metrics: payments, grants, backlog, dead jobs and rejects by reason', async () => {
-    h = await startHarness();
+    h = await startHarness({ app: { metricsToken: METRICS_TOKEN } });
     await buyMonthly(h, 42, '+7 701 555 12 35');
     const invoice = h.aipay.invoices[0]!;
     await h.aipay.pay(invoice.invoice_id);
@@ -61,7 +63,7 @@ describe('logs and metrics', () => {
     await h.aipay.pay(invoice.invoice_id, { signature: 'forged' });
     await h.aipay.sendWebhook('not json at all');
     await h.app.worker.drain();
-    const text = await (await fetch(`${h.app.url}/metrics`)).text();
+    const text = await (await fetch(`${h.app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(text).toContain('subscription_bot_webhook_events_total{outcome="granted"} 1');
     expect(text).toContain('subscription_bot_webhook_events_total{outcome="duplicate"} 1');
     expect(text).toContain('subscription_bot_webhook_rejects_total{reason="signature"} 1');
@@ -70,6 +72,28 @@ describe('logs and metrics', () => {
     expect(text).toContain('subscription_bot_grants 1');
     expect(text).toMatch(/subscription_bot_outbox_backlog \d+/);
     expect(text).toContain('subscription_bot_outbox_dead 0');
+  });
+});
+
+describe('/metrics behind a reverse proxy (every request comes from 127.0.0.1)', () => {
+  it('is off, 404, without METRICS_TOKEN', async () => {
+    h = await startHarness();
+    expect((await fetch(`${h.app.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${h.app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(404);
+  });
+
+  it('answers 401 without the token or with a wrong one, and 200 with it', async () => {
+    h = await startHarness({ app: { metricsToken: METRICS_TOKEN } });
+    const scrape = (authorization?: string) => fetch(`${h!.app.url}/metrics`, { headers: authorization ? { authorization } : {} });
+    for (const wrong of [undefined, 'Bearer', `Bearer ${METRICS_TOKEN.slice(0, -1)}`, `Bearer ${METRICS_TOKEN}x`, `Basic ${METRICS_TOKEN}`]) {
+      const r = await scrape(wrong);
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await r.text()).not.toContain('subscription_bot_');
+    }
+    const r = await scrape(`Bearer ${METRICS_TOKEN}`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('subscription_bot_subscriptions_active');
   });
 });
 

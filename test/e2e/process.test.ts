@@ -33,7 +33,7 @@ describe('npm start (the compiled process)', () => {
   });
 
   it('refuses to start without the AiPay API key, with one sentence on how to fix it', async () => {
-    const p = runMain({ BOT_TOKEN: TOKEN, AIPAY_WEBHOOK_SECRET: 'x' }, dir.path);
+    const p = runMain({ BOT_TOKEN: TOKEN, AIPAY_WEBHOOK_SECRET: WEBHOOK_SECRET }, dir.path);
     expect((await p.exited).code).toBe(1);
     expect(p.output().trim()).toBe('AIPAY_API_KEY is not set. Copy the API key from your AiPay dashboard into .env.');
   });
@@ -52,6 +52,9 @@ describe('npm start (the compiled process)', () => {
     const q = runMain({ PORT: 'eighty' }, dir.path);
     expect((await q.exited).code).toBe(1);
     expect(q.output().trim()).toBe('PORT must be a number from 1 to 65535, like 3000 (it is "eighty"). Fix it in .env.');
+    const r = runMain({ BOT_TOKEN: TOKEN, AIPAY_API_KEY: 'k', AIPAY_WEBHOOK_SECRET: 'short-secret' }, dir.path);
+    expect((await r.exited).code).toBe(1);
+    expect(r.output().trim()).toBe('AIPAY_WEBHOOK_SECRET is too short (12 characters; at least 16): paste the whole webhook secret from your AiPay dashboard into .env.');
   });
 
   describe('with a Telegram emulator', () => {

@@ -7,6 +7,7 @@ import { loadCatalog } from '../../src/catalog/load-catalog.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { backupDatabase, defaultBackupDir } from '../../src/ops/backup-database.js';
 import {
+  checkAipaySecrets,
   checkBotRunning,
   checkBotToken,
   checkCatalog,
@@ -15,6 +16,7 @@ import {
   checkOutbox,
   checkPublicUrl,
   checkTelegramDelivery,
+  checkTimezoneData,
   exitCode,
   formatCheck,
   type CheckResult,
@@ -254,6 +256,30 @@ describe('doctor checks of files and the database', () => {
   });
 });
 
+describe('doctor checks of Node.js and the settings', () => {
+  it('confirms that Asia/Almaty is UTC+05:00, and fails on the older time-zone data of Node.js before 20.12', () => {
+    expect(checkTimezoneData()).toEqual({ status: 'ok', title: 'Time-zone data: Asia/Almaty is UTC+05:00' });
+    expect(checkTimezoneData(() => '+06:00')).toEqual({
+      status: 'fail',
+      title: "This Node.js has old time-zone data: Asia/Almaty is UTC+06:00, not UTC+05:00 (Kazakhstan's clock since 1 March 2024)",
+      fix: 'Update Node.js to 20.12 or newer (README, step 1), then run npm ci and pm2 reload subscription-bot.',
+    });
+  });
+
+  it('holds AIPAY_WEBHOOK_SECRET to the rule readSettings applies, without showing it', () => {
+    const short = checkAipaySecrets({ aipayApiKey: 'k', aipayWebhookSecret: 'x' })[1]!;
+    expect(short).toEqual({
+      status: 'fail',
+      title: 'AIPAY_WEBHOOK_SECRET cannot be right',
+      fix: 'AIPAY_WEBHOOK_SECRET is too short (1 character; at least 16): paste the whole webhook secret from your AiPay dashboard into .env.',
+    });
+    const spaced = checkAipaySecrets({ aipayApiKey: 'k', aipayWebhookSecret: `${WEBHOOK_SECRET} ` })[1]!;
+    expect(spaced.status).toBe('fail');
+    expect(spaced.fix).toContain('contains a space or a line break');
+    expect(checkAipaySecrets({ aipayApiKey: 'k', aipayWebhookSecret: WEBHOOK_SECRET })[1]).toEqual({ status: 'ok', title: 'AIPAY_WEBHOOK_SECRET is set' });
+  });
+});
+
 describe('doctor checks over HTTP', () => {
   const answer =
     (status: number, body: string): FetchLike =>
@@ -307,6 +333,7 @@ describe('runDoctor on the running bot (webhook mode)', () => {
   it('passes when everything is right', async () => {
     const results = await runDoctor(deps(settings()));
     expect(statuses(results)).toEqual([
+      'ok Time-zone data: Asia/Almaty is UTC+05:00',
       'ok BOT_TOKEN works: the bot is @test_academy_bot',
       'ok AIPAY_API_KEY is set',
       'ok AIPAY_WEBHOOK_SECRET is set',
@@ -337,9 +364,15 @@ describe('runDoctor on the running bot (webhook mode)', () => {
     for (const secret of [TOKEN, WEBHOOK_SECRET]) expect(printed).not.toContain(secret);
   });
 
+  it('fails on old time-zone data even when everything else is right', async () => {
+    const results = await runDoctor({ ...deps(settings()), offsetOf: () => '+06:00' });
+    expect(statuses(results)[0]).toBe("fail This Node.js has old time-zone data: Asia/Almaty is UTC+06:00, not UTC+05:00 (Kazakhstan's clock since 1 March 2024)");
+    expect(exitCode(results)).toBe(1);
+  });
+
   it('skips the channels, saying why, when the token is wrong', async () => {
     const results = await runDoctor(deps({ ...settings(), botToken: WRONG_TOKEN }));
-    expect(statuses(results).slice(0, 1)).toEqual(['fail Telegram says BOT_TOKEN is invalid']);
+    expect(statuses(results).slice(0, 2)).toEqual(['ok Time-zone data: Asia/Almaty is UTC+05:00', 'fail Telegram says BOT_TOKEN is invalid']);
     expect(results.find((r) => r.title.startsWith('Channels'))).toMatchObject({ status: 'warn', title: 'Channels were not checked: that needs a working BOT_TOKEN' });
     expect(results.map(formatCheck).join('\n')).not.toContain(WRONG_TOKEN);
   });
