@@ -19,7 +19,7 @@ const HOUR = 3_600_000;
 const NOW = Date.parse('2026-12-07T05:00:00Z');
 
 function seed(db: ReturnType<typeof openDatabase>, total: number, due: number, firstUserId: number): void {
-  const terms = JSON.stringify({ kind: 'plan', id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months', count: 1 }, periodText: '1m', channels: ['main'] });
+  const terms = JSON.stringify({ kind: 'plan', id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months', count: 1 }, periodText: '1m', chats: [{ id: 'main', chatId: CHAT, title: 'Main' }] });
   const customer = db.prepare("INSERT INTO customers (user_id, first_name, language, created_at, updated_at) VALUES (?, 'Bench', 'ru', 0, 0)");
   const sub = db.prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, created_at, updated_at) VALUES (?, 'monthly', ?, 0, ?, 'active', 0, 0)");
   db.transaction(() => {

@@ -18,9 +18,9 @@ export function summarize(latencies: number[]): { p50: number; p99: number; max:
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-/** `n` customers with one active subscription each to `planId`, ending over the next 60 days. */
-export function seedSubscriptions(db: Db, n: number, now: number, planId = 'monthly', channels = ['main']): void {
-  const terms = JSON.stringify({ kind: 'plan', id: planId, title: 'Monthly', price: 4900, period: { unit: 'months', count: 1 }, periodText: '1m', channels });
+/** `n` customers with one active subscription each to `planId` (chat `chatId`), ending over the next 60 days. */
+export function seedSubscriptions(db: Db, n: number, now: number, planId = 'monthly', chatId = -1001000000001): void {
+  const terms = JSON.stringify({ kind: 'plan', id: planId, title: 'Monthly', price: 4900, period: { unit: 'months', count: 1 }, periodText: '1m', chats: [{ id: 'main', chatId, title: 'Main' }] });
   const customer = db.prepare("INSERT INTO customers (user_id, first_name, language, created_at, updated_at) VALUES (?, 'Bench', 'ru', ?, ?)");
   const sub = db.prepare("INSERT INTO subscriptions (user_id, plan_id, terms, starts_at, ends_at, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)");
   db.transaction(() => {

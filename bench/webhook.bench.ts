@@ -71,7 +71,7 @@ export async function webhookBench(): Promise<string[]> {
     const now = systemClock.now();
     seedSubscriptions(seedDb, SUBSCRIPTIONS, now);
     const orders = new Orders(seedDb);
-    const plan = { kind: 'plan' as const, id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months' as const, count: 1 }, periodText: '1m', channels: ['main'], trialDays: 0, buyAgainExtends: true, renewalInvoices: true, hidden: false };
+    const plan = { kind: 'plan' as const, id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months' as const, count: 1 }, periodText: '1m', channels: ['main'], chats: [{ id: 'main', chatId: CHAT, title: 'Main' }], trialDays: 0, buyAgainExtends: true, renewalInvoices: true, hidden: false };
     // Invoiced orders, each paid once below: the rounds, the fixed-rate run, the work without
     // HTTP, then the access-latency payers.
     const FIXED = 1000;

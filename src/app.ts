@@ -16,6 +16,8 @@ import { Customers } from './customers/customers.js';
 import { createBot } from './bot/create-bot.js';
 import { InFlight } from './bot/in-flight.js';
 import { isEntitled } from './access/entitlement.js';
+import { describeChannelChanges } from './access/describe-channel-changes.js';
+import { resolveChannelKeys } from './access/resolve-channel-keys.js';
 import { joinRequests } from './access/join-requests.js';
 import { AccessQueries } from './access/access-queries.js';
 import { adminPayments } from './admin/admin-payments.js';
@@ -155,6 +157,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
   };
   try {
     const outbox = new Outbox(db, o.clock);
+    // Rows from before chats were frozen get theirs, from the catalog they were sold under.
+    resolveChannelKeys({ db, outbox, catalog: catalog.current(), log: o.log });
     const orders = new Orders(db);
     const customers = new Customers(db);
     const aipay = new AipayClient({ baseUrl: o.aipayBaseUrl, apiKey: o.aipayApiKey, ...o.aipay });
@@ -215,6 +219,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     scheduler.start();
     stops.push(() => scheduler.stop());
 
+    let previous = catalog.current();
     const reloader = new CatalogReloader({
       path: o.catalogPath,
       store: catalog,
@@ -222,6 +227,16 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       // The nightly backup keeps to 03:30 in the catalog's zone, also when the zone changes.
       onReloaded: (summary) => {
         void scheduler.setTimezone(catalog.current().settings.timezone);
+        // Paid access follows the chats themselves: say what a renamed or removed channel means for it.
+        const changes = describeChannelChanges(db, previous, catalog.current());
+        previous = catalog.current();
+        if (changes.length > 0) {
+          o.log.info({ changes }, 'catalog edit renamed or removed channels that customers paid for');
+          outbox.notifyAdmins(
+            previous.settings.admins,
+            escapeHtml(`ℹ️ catalog.yaml reloaded. Channels that customers paid for changed:\n${changes.map((c) => `• ${c}`).join('\n')}`.slice(0, 4000)),
+          );
+        }
         o.onCatalogChange?.({ ok: true, catalog: catalog.current(), summary });
       },
       onInvalid: (problems) => {

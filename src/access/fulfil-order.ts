@@ -2,11 +2,11 @@ import { InlineKeyboard } from 'grammy';
 import { prepared } from '../storage/prepared.js';
 import { formatDate, formatMoney } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
-import type { Catalog, Language, Period } from '../catalog/types.js';
+import type { Catalog, Channel, Language, Period } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ReplyMarkup } from '../outbox/jobs.js';
 import type { Order } from '../payments/orders.js';
-import type { Terms } from '../payments/terms.js';
+import { chatsOf, type Terms } from '../payments/terms.js';
 import type { Db } from '../storage/open-database.js';
 import { escapeHtml } from '../bot/html.js';
 import { extendSubscription } from './extend-subscription.js';
@@ -32,8 +32,8 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
   const tz = catalog.settings.timezone;
   const t = (key: string, vars: Record<string, string | number> = {}) => text(catalog, lang, key, vars);
   const title = localize(order.terms.title, lang, catalog.settings.defaultLanguage);
-  const channels = order.terms.kind === 'plan' ? order.terms.channels : order.terms.deliver.channels;
   const lines: string[] = [];
+  alertUnresolved(d, order, title);
 
   if (order.terms.kind === 'plan') {
     const terms = order.terms;
@@ -58,7 +58,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
   }
 
   outbox.enqueue({ kind: 'message', chatId: order.userId, userId: order.userId, text: escapeHtml(lines.join('\n')) }, { dedupeKey: `receipt:${order.id}` });
-  enqueueChannelAccess(d, order.userId, lang, channels, `order ${order.externalId}`, `grant:${order.id}`);
+  enqueueChannelAccess(d, order.userId, lang, chatsOf(order.terms), `order ${order.externalId}`, `grant:${order.id}`);
   notifyAdmins(d, order, title);
 }
 
@@ -77,7 +77,7 @@ export function deliverProduct(d: FulfilDeps, userId: number, lang: Language, te
   if (deliver.file !== undefined) {
     outbox.enqueue({ kind: 'send_document', chatId: userId, userId, path: deliver.file }, { dedupeKey: `${dedupePrefix}:file` });
   }
-  enqueueChannelAccess(d, userId, lang, deliver.channels, `${terms.id}`, `${dedupePrefix}:grant`);
+  enqueueChannelAccess(d, userId, lang, deliver.chats, `${terms.id}`, `${dedupePrefix}:grant`);
 }
 
 function notifyAdmins(d: FulfilDeps, order: Order, title: string): void {
@@ -91,26 +91,47 @@ function notifyAdmins(d: FulfilDeps, order: Order, title: string): void {
   }
 }
 
-/** One grant job per channel: unban if needed, then a personal link (see the outbox worker). */
+/**
+ * One grant job per chat: unban if needed, then a personal link (see the outbox worker). `chats`
+ * are those frozen in the paid terms: a chat renamed or removed in the catalog since is still
+ * granted, under the title the catalog now gives that chat id, else the title it was sold with.
+ */
 export function enqueueChannelAccess(
   d: FulfilDeps,
   userId: number,
   lang: Language,
-  channelIds: readonly string[],
+  chats: readonly Channel[],
   linkName: string,
   dedupePrefix: string,
   textKey?: string,
 ): void {
   const { catalog, outbox } = d;
   const mode = catalog.settings.accessMode;
-  for (const channelId of channelIds) {
-    const channel = catalog.channels.get(channelId);
-    if (!channel) continue; // removed from the catalog since the purchase
-    const channelTitle = localize(channel.title, lang, catalog.settings.defaultLanguage);
+  for (const chat of chats) {
+    const current = [...catalog.channels.values()].find((c) => c.chatId === chat.chatId);
+    const channelTitle = localize((current ?? chat).title, lang, catalog.settings.defaultLanguage);
     const template = text(catalog, lang, textKey ?? (mode === 'join_request' ? 'join_link_request' : 'join_link'), { channel: channelTitle, link: '{link}' });
     outbox.enqueue(
-      { kind: 'grant_access', userId, chatId: channel.chatId, channelTitle, text: escapeHtml(template), mode, linkName: linkName.slice(0, 32) },
-      { dedupeKey: `${dedupePrefix}:${channel.chatId}` },
+      { kind: 'grant_access', userId, chatId: chat.chatId, channelTitle, text: escapeHtml(template), mode, linkName: linkName.slice(0, 32) },
+      { dedupeKey: `${dedupePrefix}:${chat.chatId}` },
+    );
+  }
+}
+
+/**
+ * A paid order that cannot grant a channel it was sold with (a row from before chats were frozen
+ * whose key the catalog no longer has) tells the admins, rather than leave a receipt and nothing.
+ */
+function alertUnresolved(d: FulfilDeps, order: Order, title: string): void {
+  const { catalog, outbox } = d;
+  for (const key of order.terms.unresolvedChannels ?? []) {
+    outbox.notifyAdmins(
+      catalog.settings.admins,
+      escapeHtml(
+        `⚠️ Order ${order.externalId} (${title}, user ${order.userId}) is paid, but the channel \`${key}\` it was sold with is not in catalog.yaml, so the bot cannot tell which chat to let them into. ` +
+          `Let them in by hand, or add \`${key}\` back under channels with its chat_id and restart the bot: the customer can then get the link in /my.`,
+      ),
+      { dedupeKey: `unresolved-grant:${order.id}:${key}` },
     );
   }
 }

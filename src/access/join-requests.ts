@@ -18,18 +18,19 @@ export function joinRequests(outbox: Outbox): Composer<BotContext> {
     const { db, clock, log } = ctx.deps;
     const chatId = req.chat.id;
     const userId = req.from.id;
-    const channel = [...ctx.catalog.channels.values()].find((c) => c.chatId === chatId);
-    if (!channel) {
-      log.info({ chatId, userId }, 'join request in a chat the catalog does not sell; left for its admins');
-      return;
-    }
+    // Paid access is to the chat itself: also in a chat renamed or removed in the catalog since.
     if (isEntitled(db, ctx.catalog, userId, chatId, clock.now())) {
       outbox.enqueue({ kind: 'approve_join_request', chatId, userId }, { dedupeKey: `approve:${ctx.update.update_id}` });
       log.info({ chatId, userId }, 'join request approved');
       return;
     }
+    const channel = [...ctx.catalog.channels.values()].find((c) => c.chatId === chatId);
+    if (!channel) {
+      log.info({ chatId, userId }, 'join request in a chat the catalog does not sell; left for its admins');
+      return;
+    }
     const title = localize(channel.title, ctx.lang, ctx.catalog.settings.defaultLanguage);
-    const plans = [...ctx.catalog.plans.values()].filter((p) => !p.hidden && p.channels.includes(channel.id));
+    const plans = [...ctx.catalog.plans.values()].filter((p) => !p.hidden && p.chats.some((c) => c.chatId === chatId));
     const keyboard = new InlineKeyboard();
     for (const p of plans.slice(0, 8)) keyboard.text(localize(p.title, ctx.lang, ctx.catalog.settings.defaultLanguage), encodeCallback({ type: 'item', id: p.id })).row();
     outbox.enqueue(

@@ -32,7 +32,7 @@ function onJoinedByLink(ctx: BotContext, chatId: number, joiner: { id: number; l
         { db, outbox, catalog: ctx.catalog },
         issued.user_id,
         owner?.language ?? ctx.catalog.settings.defaultLanguage,
-        [channel.id],
+        [channel],
         `again ${issued.id}`,
         `misuse-regrant:${issued.id}`,
         'link_misused',

@@ -2,7 +2,7 @@ import { enqueueChannelAccess } from '../access/fulfil-order.js';
 import { escapeHtml } from '../bot/html.js';
 import { formatDate } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
-import type { Catalog, Language, Plan } from '../catalog/types.js';
+import type { Catalog, Channel, Language, Plan } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { termsOf } from '../payments/terms.js';
 import { cancelReminders, extendSubscription, type Extended } from '../access/extend-subscription.js';
@@ -35,10 +35,10 @@ export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; user
   const { userId, plan, now } = o;
   return db
     .transaction((): Extended => {
-      const terms = termsOf(plan);
+      const terms = termsOf(plan) as Extract<Terms, { kind: 'plan' }>;
       const extension = extendSubscription(db, {
         userId,
-        terms: terms as Extract<Terms, { kind: 'plan' }>,
+        terms,
         orderId: null,
         graceMs: catalog.settings.graceMs,
         timeZone: catalog.settings.timezone,
@@ -50,7 +50,7 @@ export function grantSubscription(d: AdminAccessDeps, o: { adminId: number; user
       const title = localize(plan.title, lang, catalog.settings.defaultLanguage);
       const words = text(catalog, lang, 'my_subscription', { plan: title, ends_at: formatDate(to, lang, catalog.settings.timezone) });
       outbox.enqueue({ kind: 'message', chatId: userId, userId, text: escapeHtml(`✅ ${words}`) }, { dedupeKey: `admin-grant:${periodId}:message` });
-      enqueueChannelAccess(d, userId, lang, plan.channels, `grant ${plan.id}`, `admin-grant:${periodId}`);
+      enqueueChannelAccess(d, userId, lang, terms.chats, `grant ${plan.id}`, `admin-grant:${periodId}`);
       audit(db, o.adminId, 'grant', { userId, planId: plan.id, days: o.days ?? null, subscriptionId, from, to, extended }, now);
       return extension;
     })
@@ -81,8 +81,8 @@ export function revokeSubscription(d: AdminAccessDeps, o: { adminId: number; use
       if (!sub) return undefined;
       prepared(db, "UPDATE subscriptions SET state = 'ended', ended_at = ?, ends_at = min(ends_at, ?), updated_at = ? WHERE id = ?").run(now, now, now, sub.id);
       cancelReminders(db, sub.id, now);
-      const terms = JSON.parse(sub.terms) as { title: unknown; channels: string[] };
-      const removedFrom = announceEnd(d, { userId, planId, title: terms.title, channels: terms.channels, language: customerLanguage(db, catalog, userId) }, now, {
+      const terms = JSON.parse(sub.terms) as { title: unknown; chats?: Channel[] };
+      const removedFrom = announceEnd(d, { userId, planId, title: terms.title, chats: terms.chats ?? [], language: customerLanguage(db, catalog, userId) }, now, {
         remove: (chatId) => `revoke:${sub.id}:${chatId}`,
         message: `revoked:${sub.id}`,
       });

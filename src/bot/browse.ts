@@ -5,7 +5,7 @@ import type { Terms } from '../payments/terms.js';
 import { normalizePhone } from '../payments/phone.js';
 import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
-import { findItem, LANGUAGES, type Item, type Language, type TextInput } from '../catalog/types.js';
+import { findItem, LANGUAGES, type Channel, type Item, type Language, type TextInput } from '../catalog/types.js';
 import { decodeCallback, encodeCallback } from './callback-data.js';
 import type { BotContext } from './context.js';
 import { escapeHtml, fitPlain, MESSAGE_LIMIT } from './html.js';
@@ -212,11 +212,11 @@ export function browse(): Composer<BotContext> {
           .get(data.subscriptionId, ctx.from.id);
         await ctx.answerCallbackQuery();
         if (!row) return show(ctx, myScreen(ctx), false);
-        const terms = JSON.parse(row.terms) as { channels: string[] };
+        const terms = JSON.parse(row.terms) as { chats?: Channel[] };
         // Fresh links to the channels the customer is not in (the grant skips those they are in);
         // at most one round per minute, however often the button is pressed.
         const bucket = Math.floor(clock.now() / 60_000);
-        enqueueChannelAccess({ db, outbox, catalog: ctx.catalog }, ctx.from.id, ctx.lang, terms.channels, `again ${row.id}`, `relink:${row.id}:${bucket}`);
+        enqueueChannelAccess({ db, outbox, catalog: ctx.catalog }, ctx.from.id, ctx.lang, terms.chats ?? [], `again ${row.id}`, `relink:${row.id}:${bucket}`);
         return;
       }
       case 'get_again': {

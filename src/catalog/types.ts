@@ -81,7 +81,10 @@ export interface Plan {
   period: Period;
   /** The period as written in the catalog, e.g. "1m". */
   periodText: string;
+  /** Keys of the channels it opens, as written in the catalog. */
   channels: string[];
+  /** Those channels themselves (chat id and title): what an order freezes into its terms. */
+  chats: Channel[];
   trialDays: number;
   buyAgainExtends: boolean;
   renewalInvoices: boolean;
@@ -100,7 +103,10 @@ export interface Product {
     link?: string;
     /** Absolute path of the file to send. */
     file?: string;
+    /** Keys of the channels opened for life, as written in the catalog. */
     channels: string[];
+    /** Those channels themselves (chat id and title): what an order freezes into its terms. */
+    chats: Channel[];
   };
 }
 

@@ -1,7 +1,7 @@
 import { InlineKeyboard } from 'grammy';
 import { prepared } from '../storage/prepared.js';
 import { localize, text } from '../catalog/texts.js';
-import type { Catalog, Language, TextInput } from '../catalog/types.js';
+import type { Catalog, Channel, Language, TextInput } from '../catalog/types.js';
 import { newInvoiceKeyboard } from '../access/fulfil-order.js';
 import { isEntitled } from '../access/entitlement.js';
 import { encodeCallback } from '../bot/callback-data.js';
@@ -15,7 +15,8 @@ export interface EndingSubscription {
   userId: number;
   planId: string;
   endsAt: number;
-  channels: string[];
+  /** The chats its terms grant (frozen at checkout). */
+  chats: Channel[];
   title: unknown;
   language: Language | null;
 }
@@ -29,30 +30,29 @@ export function* endingSubscriptions(db: Db, graceMs: number, now: number): Gene
     )
     .iterate(now - graceMs);
   for (const r of rows) {
-    const terms = JSON.parse(r.terms) as { title: unknown; channels: string[] };
-    yield { id: r.id, userId: r.user_id, planId: r.plan_id, endsAt: r.ends_at, channels: terms.channels, title: terms.title, language: r.language };
+    const terms = JSON.parse(r.terms) as { title: unknown; chats?: Channel[] };
+    yield { id: r.id, userId: r.user_id, planId: r.plan_id, endsAt: r.ends_at, chats: terms.chats ?? [], title: terms.title, language: r.language };
   }
 }
 
 /**
  * What follows the end of a subscription, in the transaction that ended it: removal (through the
- * outbox) from each of its channels that nothing else the customer holds still covers, and the
- * "has ended" message with a Renew button (Menu, when the plan is gone). Returns the chat ids the
- * customer is removed from.
+ * outbox) from each of its chats that nothing else the customer holds still covers (by chat id:
+ * also a chat renamed or removed in the catalog since), and the "has ended" message with a Renew
+ * button (Menu, when the plan is gone). Returns the chat ids the customer is removed from.
  */
 export function announceEnd(
   d: { db: Db; outbox: Outbox; catalog: Catalog },
-  s: { userId: number; planId: string; title: unknown; channels: readonly string[]; language: Language | null },
+  s: { userId: number; planId: string; title: unknown; chats: readonly Channel[]; language: Language | null },
   now: number,
   dedupe: { remove: (chatId: number) => string; message: string },
 ): number[] {
   const { db, outbox, catalog } = d;
   const removedFrom: number[] = [];
-  for (const channelId of s.channels) {
-    const channel = catalog.channels.get(channelId);
-    if (!channel || removedFrom.includes(channel.chatId) || isEntitled(db, catalog, s.userId, channel.chatId, now)) continue;
-    outbox.enqueue({ kind: 'remove_member', chatId: channel.chatId, userId: s.userId }, { dedupeKey: dedupe.remove(channel.chatId) });
-    removedFrom.push(channel.chatId);
+  for (const { chatId } of s.chats) {
+    if (removedFrom.includes(chatId) || isEntitled(db, catalog, s.userId, chatId, now)) continue;
+    outbox.enqueue({ kind: 'remove_member', chatId, userId: s.userId }, { dedupeKey: dedupe.remove(chatId) });
+    removedFrom.push(chatId);
   }
   const lang = s.language && catalog.settings.languages.includes(s.language) ? s.language : catalog.settings.defaultLanguage;
   const plan = localize(s.title as never, lang, catalog.settings.defaultLanguage);

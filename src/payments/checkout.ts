@@ -133,7 +133,7 @@ export class Checkout {
           const first = db.prepare('INSERT INTO trials (user_id, plan_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(req.userId, req.item.id, now).changes === 1;
           if (!first) return { ok: false as const, reason: 'trial_used' as const };
           const plan = req.item;
-          terms = { kind: 'plan', id: plan.id, title: plan.title, price: 0, period: { unit: 'days', count: plan.trialDays }, periodText: `${plan.trialDays}d`, channels: [...plan.channels] };
+          terms = { kind: 'plan', id: plan.id, title: plan.title, price: 0, period: { unit: 'days', count: plan.trialDays }, periodText: `${plan.trialDays}d`, chats: [...plan.chats] };
         } else {
           const check = checkPromo(db, catalog, req.promoCode ?? '', req.item.id, req.item.price, now);
           if (!check.ok) return { ok: false as const, reason: 'promo' as const, check };

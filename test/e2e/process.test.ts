@@ -155,7 +155,7 @@ describe('npm start (the compiled process)', () => {
       const db = openDatabase(join(dir.path, 'data', 'bot.db'));
       const orders = new Orders(db);
       const now = Date.now();
-      const terms = { kind: 'plan' as const, id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months' as const, count: 1 }, periodText: '1m', channels: ['main'] };
+      const terms = { kind: 'plan' as const, id: 'monthly', title: 'Monthly', price: 4900, period: { unit: 'months' as const, count: 1 }, periodText: '1m', chats: [{ id: 'main', chatId: MAIN_CHAT, title: 'Channel' }] };
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) {
         db.prepare("INSERT INTO customers (user_id, first_name, created_at, updated_at) VALUES (?, 'S', 0, 0)").run(5000 + i);
