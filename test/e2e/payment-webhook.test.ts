@@ -238,15 +238,15 @@ describe('the AiPay webhook, rejected', () => {
     // (see outbox.test.ts for the worker).
     await outboxIdle(h.app);
     await eventually(() => (db().prepare("SELECT count(*) FROM kv WHERE key LIKE 'conv:%'").pluck().get() === 0 ? true : undefined), 3000, 'the finished checkout cleared');
-    expect(db().pragma('busy_timeout', { simple: true })).toBe(1500);
     const other = new Database(h.databasePath);
     let res;
     try {
       other.exec('BEGIN IMMEDIATE');
       const started = Date.now();
       res = await h.aipay.pay(externalId);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1400); // the busy timeout, not 5 s
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The webhook waits for the lock about 2 s (on timers: see database-lock.test.ts), well inside AiPay's 5 s.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      expect(Date.now() - started).toBeLessThan(4500);
     } finally {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
