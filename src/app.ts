@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { run, type RunnerHandle } from '@grammyjs/runner';
-import { Api, GrammyError, HttpError } from 'grammy';
-import type { BotCommand } from 'grammy/types';
+import type { RunnerHandle } from '@grammyjs/runner';
+import { Api, BotError, GrammyError, HttpError } from 'grammy';
+import type { BotCommand, Update } from 'grammy/types';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { loadCatalog } from './catalog/load-catalog.js';
 import { releaseCatalogValidator } from './catalog/schema-validator.js';
@@ -42,6 +42,15 @@ import { Orders } from './payments/orders.js';
 import { openDatabase, type Db } from './storage/open-database.js';
 import { StoreError } from './storage/errors.js';
 import { databaseHealth } from './storage/write-health.js';
+import { resolveLanguage } from './bot/flavor.js';
+import { InboxDispatcher } from './inbox/dispatcher.js';
+import { Inbox } from './inbox/inbox.js';
+import { pollIntoInbox } from './inbox/poll-into-inbox.js';
+import { pacedFetch } from './telegram/paced-api.js';
+import { SendPace } from './telegram/send-pace.js';
+
+/** A button press that would wait longer than this for its reply is answered "one moment" at once. */
+const ONE_MOMENT_AFTER_MS = 3000;
 
 /** Updates the bot asks Telegram for (chat_member must be asked for explicitly). */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member'] as const;
@@ -79,6 +88,10 @@ export interface AppOptions {
   aipay?: { timeoutMs?: number; attempts?: number; backoffMs?: number };
   /** Outbox worker tuning. */
   outbox?: { pollMs?: number; concurrency?: number };
+  /** Messages per second the bot starts at and recovers to (default: 30, Telegram's limit). */
+  sendRate?: number;
+  /** Updates handled at once (default: 64). */
+  inboxConcurrency?: number;
   /** https address of this server: set = Telegram updates by webhook, unset = long polling. */
   publicUrl?: string;
   /**
@@ -166,7 +179,20 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     const deps = { catalog, db, customers, clock: o.clock, log: o.log, checkout, access: new AccessQueries(db), outbox, orders };
 
     const inFlight = new InFlight();
-    const bot = createBot({ token: o.botToken, apiRoot: o.telegramApiRoot, deps, inFlight, features: [adminPayments(), adminCommands(), joinRequests(outbox), membership()] });
+    // One pace for everything the bot sends (replies, outbox jobs, notices, broadcasts).
+    const pace = new SendPace({ perSecond: o.sendRate ?? 30 });
+    const inbox = new Inbox(db, o.clock);
+    const preAnswered = new Set<string>();
+    const bot = createBot({
+      token: o.botToken,
+      apiRoot: o.telegramApiRoot,
+      deps,
+      inFlight,
+      pace,
+      journal: inbox.journal,
+      preAnswered,
+      features: [adminPayments(), adminCommands(), joinRequests(outbox), membership()],
+    });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
       await bot.init(AbortSignal.timeout(o.initTimeoutMs ?? 15_000) as unknown as Parameters<typeof bot.init>[0]);
@@ -176,7 +202,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     await registerCommands(bot.api, catalog.current(), o.log);
     let polling: RunnerHandle | undefined;
 
-    const workerApi = new Api(o.botToken, { apiRoot: o.telegramApiRoot, timeoutSeconds: 20 });
+    const workerApi = new Api(o.botToken, { apiRoot: o.telegramApiRoot, timeoutSeconds: 1800, fetch: pacedFetch(pace, { defaultClass: 'access', requestTimeoutMs: 20_000 }) });
     const worker = new OutboxWorker({
       db,
       api: workerApi,
@@ -188,7 +214,33 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     });
     outbox.onEnqueue = () => worker.wake();
     worker.start();
-    stops.push(() => worker.stop());
+
+    // Every update is stored in the inbox before Telegram is told it arrived, then handled from there.
+    // grammY's handleUpdate rethrows a handler's error; bot.catch (the error handler) is ours to call,
+    // as the runner's sink does. It rethrows what should be tried again (a locked database).
+    const handleUpdate = async (update: Update) => {
+      try {
+        await bot.handleUpdate(update);
+      } catch (error) {
+        if (!(error instanceof BotError)) throw error;
+        await bot.errorHandler(error);
+      }
+    };
+    const dispatcher = new InboxDispatcher({ inbox, handle: handleUpdate, log: o.log, concurrency: o.inboxConcurrency });
+    // A button pressed in a crowd is answered at once ("one moment"), not left spinning.
+    const onStored = (updates: Update[]) => {
+      dispatcher.wake();
+      if (pace.expectedWait('reply') < ONE_MOMENT_AFTER_MS) return;
+      for (const u of updates) {
+        const q = u.callback_query;
+        if (!q || preAnswered.has(q.id)) continue;
+        preAnswered.add(q.id);
+        const current = catalog.current();
+        const language = resolveLanguage(current, customers.get(q.from.id)?.language, q.from.language_code).lang;
+        bot.api.raw.answerCallbackQuery({ callback_query_id: q.id, text: text(current, language, 'one_moment') }).catch(() => preAnswered.delete(q.id));
+      }
+      if (preAnswered.size > 10_000) preAnswered.clear();
+    };
 
     const scheduler = new Scheduler(
       [
@@ -196,6 +248,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         { name: 'expiry', cron: '* * * * *', run: () => void runExpiry({ db, outbox, catalog: catalog.current(), log: o.log }, o.clock.now()) },
         { name: 'reminders', cron: '* * * * *', run: () => runReminders({ db, outbox, catalog: catalog.current(), checkout, log: o.log }, o.clock.now()).then(() => undefined) },
         { name: 'paid-checks', cron: '* * * * *', run: () => void runPaidChecks({ db, outbox, catalog: catalog.current() }, o.clock.now()) },
+        // Handled updates are kept a day, so that a redelivered one is recognised; then forgotten.
+        { name: 'inbox-prune', cron: '17 * * * *', run: () => void inbox.prune() },
         {
           // Every night at 03:30 local time: an online backup, the last 14 kept; optionally also
           // sent to the admins, so a copy lives off the server.
@@ -207,7 +261,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
             const settings = catalog.current().settings;
             if (settings.backupToAdmins) {
               for (const admin of settings.admins) {
-                outbox.enqueue({ kind: 'send_document', chatId: admin, userId: admin, path: result.file, caption: 'Daily database backup' }, { dedupeKey: `backup:${result.file}:${admin}` });
+                outbox.enqueue({ kind: 'send_document', chatId: admin, userId: admin, path: result.file, caption: 'Daily database backup' }, { dedupeKey: `backup:${result.file}:${admin}`, sendClass: 'admin' });
               }
             }
           },
@@ -218,6 +272,18 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     );
     scheduler.start();
     stops.push(() => scheduler.stop());
+    // Updates left in the inbox by the last stop (a crash, kill -9, pm2 reload) are handled first.
+    dispatcher.start();
+    // On stop: what is being sent gets 3 s to go out; then the pace closes, and updates and jobs
+    // still waiting for their turn stay stored for the next start.
+    stops.push(async () => {
+      const settled = Promise.all([dispatcher.stop(6000), worker.stop()]);
+      const timer = setTimeout(() => pace.close(), 3000);
+      await settled;
+      clearTimeout(timer);
+      pace.close();
+      await inFlight.idle(2000);
+    });
 
     let previous = catalog.current();
     const reloader = new CatalogReloader({
@@ -254,7 +320,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
 
     // Webhook mode: a fresh random secret each start, so an old or guessed URL gets 401.
     const telegramSecret = o.publicUrl ? randomBytes(32).toString('hex') : undefined;
-    const metrics = new Metrics(db);
+    const metrics = new Metrics(db, { pace, inbox });
     const routers = [
       aipayWebhookRouter({
         db,
@@ -268,7 +334,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
         onRejected: (reason) => metrics.inc('subscription_bot_webhook_rejects_total', { reason }),
       }),
     ];
-    if (telegramSecret) routers.push(telegramWebhookRouter({ bot, secretToken: telegramSecret, log: o.log }));
+    if (telegramSecret) routers.push(telegramWebhookRouter({ inbox, onStored, secretToken: telegramSecret, log: o.log }));
     const app = createApp({
       routers,
       metrics: () => metrics.render(),
@@ -302,9 +368,8 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
     } else {
       // Back to long polling: a webhook left from an earlier PUBLIC_URL would make getUpdates fail.
       await bot.api.deleteWebhook();
-      // The runner handles updates concurrently (one customer's slow AiPay call never holds up
-      // another's), in order per chat (see sequentialize in create-bot.ts).
-      const runner = run(bot, { runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true } });
+      // grammY's runner fetches; each batch is stored in the inbox before the next getUpdates confirms it.
+      const runner = pollIntoInbox(bot as never, { inbox, allowedUpdates: ALLOWED_UPDATES, log: o.log, onStored });
       let stopping = false;
       const deaf = (error?: unknown) => {
         if (stopping) return;
@@ -320,7 +385,6 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       stops.push(async () => {
         stopping = true;
         await runner.stop();
-        await inFlight.idle();
       });
       polling = runner;
     }

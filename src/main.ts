@@ -59,6 +59,7 @@ async function main(): Promise<number> {
       port: settings.port,
       host: settings.host,
       metricsToken: settings.metricsToken,
+      sendRate: settings.sendRate,
       publicUrl: settings.publicUrl,
       clock: systemClock,
       log,

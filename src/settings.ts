@@ -36,6 +36,11 @@ export interface Settings {
    * 2027-01-30T10:00+05:00 (a date alone is midnight UTC). Unset: the real time.
    */
   playgroundStart?: number;
+  /**
+   * TELEGRAM_SEND_RATE: messages per second the bot starts at and recovers to after Telegram
+   * answers 429 (default 30, Telegram's overall limit; 1 to 30).
+   */
+  sendRate: number;
 }
 
 /** A setting that is missing or malformed; the message says how to fix it. */
@@ -129,6 +134,11 @@ export function readSettings(env: Env = process.env): Settings {
   if (isIP(host) === 0 && host !== 'localhost') {
     throw new SettingsError(`HOST must be an IP address of this server (it is "${host}"). Remove it to use 127.0.0.1, where the reverse proxy reaches the bot, or write 0.0.0.0 for every address.`);
   }
+  const rateText = nonEmpty(env.TELEGRAM_SEND_RATE) ?? '30';
+  const sendRate = Number(rateText);
+  if (!Number.isFinite(sendRate) || sendRate < 1 || sendRate > 30) {
+    throw new SettingsError(`TELEGRAM_SEND_RATE must be a number of messages per second from 1 to 30, like 30 (it is "${rateText}"). Fix it in .env, or remove it to use 30.`);
+  }
   const startText = nonEmpty(env.PLAYGROUND_START);
   const playgroundStart = startText === undefined ? undefined : Date.parse(startText);
   // Date.parse rolls 2027-02-30 over into March; a real calendar day reads back the same.
@@ -150,6 +160,7 @@ export function readSettings(env: Env = process.env): Settings {
     publicUrl,
     logLevel: logLevel as Settings['logLevel'],
     playgroundStart,
+    sendRate,
   };
 }
 

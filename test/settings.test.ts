@@ -27,6 +27,13 @@ describe('readSettings', () => {
     expect(() => readSettings({ PLAYGROUND_START: '2027-01-30T10:00' })).toThrow(refused);
     expect(() => readSettings({ PLAYGROUND_START: '30.01.2027' })).toThrow(refused);
   });
+  it('sends at 30 messages a second unless TELEGRAM_SEND_RATE says a slower pace, and refuses a faster one', () => {
+    expect(readSettings({}).sendRate).toBe(30);
+    expect(readSettings({ TELEGRAM_SEND_RATE: '12.5' }).sendRate).toBe(12.5);
+    const refused = 'TELEGRAM_SEND_RATE must be a number of messages per second from 1 to 30';
+    expect(() => readSettings({ TELEGRAM_SEND_RATE: '60' })).toThrow(`${refused}, like 30 (it is "60").`);
+    expect(() => readSettings({ TELEGRAM_SEND_RATE: 'fast' })).toThrow(refused);
+  });
 });
 
 describe('AIPAY_WEBHOOK_SECRET and METRICS_TOKEN', () => {

@@ -86,7 +86,7 @@ function notifyAdmins(d: FulfilDeps, order: Order, title: string): void {
     outbox.notifyAdmins(
       catalog.settings.admins,
       escapeHtml(`💰 ${formatMoney(order.amount)} — ${title} — user ${order.userId} (order ${order.externalId}${order.promoCode ? `, code ${order.promoCode}` : ''})`),
-      { dedupeKey: `paid-notice:${order.id}` },
+      { dedupeKey: `paid-notice:${order.id}`, batch: 'payments' },
     );
   }
 }

@@ -36,7 +36,7 @@ export function enqueueBroadcast(d: { db: Db; outbox: Outbox }, o: { id: string;
       let added = 0;
       recipients.forEach((userId, i) => {
         const runAfter = o.now + Math.floor(i / BROADCAST_PER_SECOND) * 1000;
-        if (outbox.enqueue({ kind: 'message', chatId: userId, userId, text: o.html }, { dedupeKey: `broadcast:${o.id}:${userId}`, runAfter }) !== undefined) added++;
+        if (outbox.enqueue({ kind: 'message', chatId: userId, userId, text: o.html }, { dedupeKey: `broadcast:${o.id}:${userId}`, runAfter, sendClass: 'broadcast' }) !== undefined) added++;
       });
       audit(db, o.adminId, 'broadcast', { broadcastId: o.id, planId: o.planId, recipients: recipients.length, enqueued: added, length: o.html.length }, o.now);
       return added;

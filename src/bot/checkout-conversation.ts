@@ -6,6 +6,7 @@ import { findItem, type Item } from '../catalog/types.js';
 import { checkPromo, type PromoCheck } from '../payments/promo.js';
 import type { LimitViolation } from '../payments/abuse-limits.js';
 import { normalizePhone } from '../payments/phone.js';
+import type { Order } from '../payments/orders.js';
 import { menuScreen, show, unavailable } from './browse.js';
 import { decodeCallback, encodeCallback } from './callback-data.js';
 import type { BotContext, InnerContext } from './context.js';
@@ -165,9 +166,32 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
   }
 
   const chosen = phone;
+  // The reply keyboard goes away with a short line, before the invoice is asked for.
+  const removeKeyboard = { remove_keyboard: true as const };
+  await ctx.reply(`📱 ${maskPhone(chosen)}`, { reply_markup: removeKeyboard });
   const result = await conversation.external(async (outer: BotContext) => {
     const { checkout, customers, clock } = outer.deps;
-    const r = await checkout.invoice({ userId: outer.from!.id, item, phone: chosen, phoneSource: source, language: outer.lang, purpose: args.purpose, promoCode: args.promoCode });
+    // The invoice message goes through the outbox, in the transaction that records the invoice.
+    const message = (order: Order) => {
+      const keyboard = new InlineKeyboard()
+        .text(outer.t('button_paid'), encodeCallback({ type: 'paid', orderId: order.id }))
+        .row()
+        .text(outer.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: order.id }));
+      const offerRenewal = item.kind === 'plan' && item.renewalInvoices && !customers.get(outer.from!.id)?.renewalInvoices;
+      if (offerRenewal) keyboard.row().text(outer.t('button_renewal_on'), encodeCallback({ type: 'renewal_toggle', id: item.id, on: true }));
+      const validUntil = clock.now() + outer.catalog.settings.invoiceLifetimeMs;
+      return {
+        text: escapeHtml(
+          outer.t('invoice_sent', {
+            price: formatMoney(order.amount),
+            phone: maskPhone(chosen),
+            valid_until: formatDateTime(validUntil, outer.lang, outer.catalog.settings.timezone),
+          }),
+        ),
+        replyMarkup: { inline_keyboard: keyboard.inline_keyboard },
+      };
+    };
+    const r = await checkout.invoice({ userId: outer.from!.id, item, phone: chosen, phoneSource: source, language: outer.lang, purpose: args.purpose, promoCode: args.promoCode, message });
     if (r.ok) customers.setPhone(outer.from!.id, chosen, clock.now());
     if (r.ok) return { ok: true as const, orderId: r.order.id, amount: r.order.amount };
     if (r.reason === 'limit') return { ok: false as const, kind: 'limit' as const, violation: r.violation };
@@ -175,7 +199,6 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     return { ok: false as const, kind: 'aipay' as const, failedOrderId: r.order.id };
   });
 
-  const removeKeyboard = { remove_keyboard: true as const };
   if (!result.ok && result.kind === 'limit') {
     await ctx.reply(escapeHtml(limitText(ctx, result.violation)), { ...html, reply_markup: removeKeyboard });
     return;
@@ -185,36 +208,13 @@ export async function checkoutConversation(conversation: CheckoutConversation, c
     return;
   }
   if (!result.ok) {
-    await ctx.reply(`📱 ${maskPhone(chosen)}`, { reply_markup: removeKeyboard });
     await ctx.reply(escapeHtml(ctx.t('invoice_failed')), {
       ...html,
       reply_markup: new InlineKeyboard().text(ctx.t('button_try_again'), encodeCallback({ type: 'buy', id: item.id })),
     });
     return;
   }
-  const after = await conversation.external((outer: BotContext) => ({
-    validUntil: outer.deps.clock.now() + outer.catalog.settings.invoiceLifetimeMs,
-    offerRenewal: item.kind === 'plan' && item.renewalInvoices && !outer.deps.customers.get(outer.from!.id)?.renewalInvoices,
-  }));
-  const validUntil = after.validUntil;
-  const invoiceKeyboard = new InlineKeyboard()
-    .text(ctx.t('button_paid'), encodeCallback({ type: 'paid', orderId: result.orderId }))
-    .row()
-    .text(ctx.t('button_cancel'), encodeCallback({ type: 'cancel_order', orderId: result.orderId }));
-  if (after.offerRenewal) invoiceKeyboard.row().text(ctx.t('button_renewal_on'), encodeCallback({ type: 'renewal_toggle', id: item.id, on: true }));
-  // The reply keyboard goes away with a short line; the invoice message carries the inline buttons.
-  await ctx.reply(`📱 ${maskPhone(chosen)}`, { reply_markup: removeKeyboard });
-  const sent = await ctx.reply(
-    escapeHtml(
-      ctx.t('invoice_sent', {
-        price: formatMoney(result.amount),
-        phone: maskPhone(chosen),
-        valid_until: formatDateTime(validUntil, ctx.lang, ctx.catalog.settings.timezone),
-      }),
-    ),
-    { ...html, reply_markup: invoiceKeyboard },
-  );
-  await conversation.external((outer: BotContext) => outer.deps.checkout.orders().setMessage(result.orderId, sent.chat.id, sent.message_id));
+  // The invoice message is on its way through the outbox (see Checkout.invoice).
 }
 
 /** Conversation id of promo-code entry, which continues into the checkout. */

@@ -9,6 +9,9 @@ import { sqliteConversationStorage } from './conversation-storage.js';
 import { flavor } from './flavor.js';
 import type { InFlight } from './in-flight.js';
 import { escapeHtml } from './html.js';
+import { DatabaseBusy, toStoreError } from '../storage/errors.js';
+import { pacedFetch, type SendJournal } from '../telegram/paced-api.js';
+import { isSendCancelled, SendPace } from '../telegram/send-pace.js';
 
 export interface CreateBotOptions {
   token: string;
@@ -19,6 +22,12 @@ export interface CreateBotOptions {
   inFlight?: InFlight;
   /** Feature composers installed before browsing (admin buttons, join requests, …). */
   features?: Array<Composer<BotContext>>;
+  /** The one send pace of the bot; replies wait their turn in it (default: a pace of its own). */
+  pace?: SendPace;
+  /** What each update's handling sent, so handling it again after a crash sends nothing twice. */
+  journal?: SendJournal;
+  /** Button presses already answered with "one moment" on arrival. */
+  preAnswered?: Set<string>;
 }
 
 /** Replies retry Telegram's 429 and 5xx a few times, never forever (a customer is waiting). */
@@ -31,7 +40,11 @@ const interactiveRetry = () => autoRetry({ maxRetryAttempts: 3, maxDelaySeconds:
  */
 export function createBot(options: CreateBotOptions): Bot<BotContext> {
   const { deps } = options;
-  const bot = new Bot<BotContext>(options.token, { client: { apiRoot: options.apiRoot, timeoutSeconds: 30 } });
+  // Every message waits its turn at the one send pace (which also waits out 429s), inside the
+  // client's fetch so that conversations, which build their own clients from these options, keep
+  // it too. The wait for a turn is part of a call: each request itself has its own 30 s limit.
+  const fetch = pacedFetch(options.pace ?? new SendPace(), { journal: options.journal, preAnswered: options.preAnswered });
+  const bot = new Bot<BotContext>(options.token, { client: { apiRoot: options.apiRoot, timeoutSeconds: 1800, fetch } });
   bot.api.config.use(interactiveRetry());
 
   if (options.inFlight) bot.use(options.inFlight.middleware());
@@ -81,6 +94,9 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
 
   bot.catch(async (err) => {
     const e = err.error;
+    // A locked database, or the bot stopping before a reply's turn: the update stays in the inbox
+    // and is handled again (what it already sent is journaled, so nothing goes out twice).
+    if (toStoreError(e) instanceof DatabaseBusy || isSendCancelled(e)) throw e;
     const detail =
       e instanceof GrammyError ? { method: e.method, code: e.error_code, description: e.description } : e instanceof HttpError ? { http: e.message } : { err: e };
     deps.log.error({ updateId: err.ctx.update.update_id, ...detail }, 'update failed');

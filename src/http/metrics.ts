@@ -1,5 +1,7 @@
 import type { Db } from '../storage/open-database.js';
 import { prepared } from '../storage/prepared.js';
+import type { Inbox } from '../inbox/inbox.js';
+import { SEND_CLASSES, type SendPace } from '../telegram/send-pace.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -16,7 +18,11 @@ export class Metrics {
   readonly #counters = new Map<string, { name: string; value: number }>();
   readonly #help = new Map<string, string>();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** The send pace and the update inbox, for their live figures (optional: tests of the store alone). */
+    private readonly live?: { pace: SendPace; inbox: Inbox },
+  ) {
     this.#help.set('subscription_bot_webhook_events_total', 'AiPay webhook events recorded, by outcome, since start.');
     this.#help.set('subscription_bot_webhook_rejects_total', 'AiPay webhook requests refused, by reason, since start.');
   }
@@ -56,6 +62,22 @@ export class Metrics {
     gauge('subscription_bot_outbox_backlog', 'Telegram actions waiting to be performed.', [{ value: count("SELECT count(*) FROM outbox WHERE state IN ('pending', 'running')") }]);
     gauge('subscription_bot_outbox_dead', 'Telegram actions that need attention (failed for good).', [{ value: count("SELECT count(*) FROM outbox WHERE state = 'attention'") }]);
     gauge('subscription_bot_orphan_payments', 'AiPay events for unknown orders.', [{ value: count("SELECT count(*) FROM aipay_events WHERE outcome = 'orphan'") }]);
+    if (this.live) {
+      const { pace, inbox } = this.live;
+      const queued = pace.queued();
+      gauge('subscription_bot_send_queue', 'Messages waiting for their turn at the send pace, by class.', SEND_CLASSES.map((c) => ({ labels: { class: c }, value: queued[c] })));
+      lines.push('# HELP subscription_bot_sends_total Messages sent to Telegram since start (rate() gives sends per second).', '# TYPE subscription_bot_sends_total counter');
+      lines.push(`subscription_bot_sends_total ${pace.stats.sent}`);
+      lines.push('# HELP subscription_bot_telegram_429_total 429 answers from Telegram since start, by whose limit the pace took it for.', '# TYPE subscription_bot_telegram_429_total counter');
+      lines.push(`subscription_bot_telegram_429_total{limit="chat"} ${pace.stats.chatLimited}`, `subscription_bot_telegram_429_total{limit="bot"} ${pace.stats.botLimited}`);
+      gauge('subscription_bot_send_rate', 'Messages per second the pace allows now (lowered after a 429, recovering after).', [{ value: Math.round(pace.rate * 100) / 100 }]);
+      const wait = pace.replyWait();
+      gauge('subscription_bot_reply_wait_seconds', 'How long replies to customers waited for their turn, recent p50 and p99.', [
+        { labels: { quantile: '0.5' }, value: wait.p50 / 1000 },
+        { labels: { quantile: '0.99' }, value: wait.p99 / 1000 },
+      ]);
+      gauge('subscription_bot_inbox_backlog', 'Telegram updates stored and not yet handled.', [{ value: inbox.backlog() }]);
+    }
     return lines.join('\n') + '\n';
   }
 }

@@ -1,9 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { BotError, type Bot } from 'grammy';
 import type { Update } from 'grammy/types';
-import type { BotContext } from '../bot/context.js';
+import type { Inbox } from '../inbox/inbox.js';
 import type { Logger } from '../logger.js';
-import { ConstraintViolation, DatabaseBusy, StoreError, toStoreError, UniqueViolation } from '../storage/errors.js';
+import { toStoreError } from '../storage/errors.js';
 import { sameSecret } from './same-secret.js';
 
 /** Path Telegram posts updates to when PUBLIC_URL is set. */
@@ -13,49 +12,25 @@ export const TELEGRAM_WEBHOOK_PATH = '/webhook/telegram';
 export const TELEGRAM_BODY_LIMIT = '256kb';
 
 export interface TelegramWebhookOptions {
-  /** Handles each update; its error handler (`bot.catch`) hears about an update that failed. */
-  bot: Pick<Bot<BotContext>, 'handleUpdate' | 'errorHandler'>;
+  /** Where updates are stored before Telegram gets its 200; the inbox dispatcher handles them from there. */
+  inbox: Inbox;
+  /** Told of an update just stored (wakes the dispatcher). */
+  onStored: (updates: Update[]) => void;
   /** The secret_token given to setWebhook. */
   secretToken: string;
   log: Logger;
-  /** An update still running after this is answered 200 and finished in the background, before Telegram gives up and sends it again (default: 9 000 ms). */
-  answerWithinMs?: number;
 }
 
 /**
  * `POST /webhook/telegram`: updates from Telegram in webhook mode. The secret token header is
  * checked first, in constant time, before any of the body is read (401); then the update is
- * parsed (at most {@link TELEGRAM_BODY_LIMIT}) and handled. The answer is 200 once it is handled,
- * also when handling failed (the error is logged, the customer told, as in long polling):
- * redelivering would fail the same way each time. Only a database that cannot commit answers
- * 503, so that Telegram delivers the update again.
+ * parsed (at most {@link TELEGRAM_BODY_LIMIT}) and stored in the inbox, and answered 200 once it
+ * is on disk: it is handled from there, exactly once, whatever its handling does (a handler
+ * error is logged and the customer told, as in long polling). A redelivered update changes
+ * nothing. Only a database that cannot store it answers 503, so that Telegram sends it again.
  */
 export function telegramWebhookRouter(o: TelegramWebhookOptions): Router {
   const router = express.Router();
-  const answerWithinMs = o.answerWithinMs ?? 9000;
-
-  /** Handles one update: 'retry' when the database could not commit, 'done' otherwise. Never rejects. */
-  const handle = async (update: Update): Promise<'done' | 'retry'> => {
-    try {
-      await o.bot.handleUpdate(update);
-      return 'done';
-    } catch (error) {
-      const cause = error instanceof BotError ? error.error : error;
-      if (cannotCommit(cause)) {
-        o.log.error({ err: toStoreError(cause), updateId: update.update_id }, 'telegram update not handled: the database cannot commit; answered 503 so Telegram sends it again');
-        return 'retry';
-      }
-      try {
-        // bot.catch logs it and tells the customer, as the long-polling runner does.
-        if (error instanceof BotError) await o.bot.errorHandler(error);
-        else o.log.error({ err: error, updateId: update.update_id }, 'update failed');
-      } catch (handlerError) {
-        o.log.error({ err: handlerError, updateId: update.update_id }, 'update failed');
-      }
-      return 'done';
-    }
-  };
-
   router.post(
     TELEGRAM_WEBHOOK_PATH,
     (req: Request, res: Response, next) => {
@@ -70,24 +45,17 @@ export function telegramWebhookRouter(o: TelegramWebhookOptions): Router {
         res.status(400).json({ error: 'not a Telegram update' });
         return;
       }
-      let timer: NodeJS.Timeout | undefined;
-      const slow = new Promise<'slow'>((resolve) => {
-        timer = setTimeout(() => resolve('slow'), answerWithinMs);
-      });
-      void Promise.race([handle(update), slow]).then((outcome) => {
-        clearTimeout(timer);
-        if (outcome === 'retry') res.status(503).json({ error: 'database unavailable, send again' });
-        else res.status(200).end();
-      });
+      let fresh: Update[];
+      try {
+        fresh = o.inbox.store([update]);
+      } catch (error) {
+        o.log.error({ err: toStoreError(error), updateId: update.update_id }, 'telegram update not stored: the database cannot commit; answered 503 so Telegram sends it again');
+        res.status(503).json({ error: 'database unavailable, send again' });
+        return;
+      }
+      res.status(200).end();
+      if (fresh.length > 0) o.onStored(fresh);
     },
   );
   return router;
-}
-
-/** A database that could not write now (locked, full, read-only, I/O): worth Telegram's redelivery. */
-function cannotCommit(error: unknown): boolean {
-  const typed = toStoreError(error);
-  if (typed instanceof DatabaseBusy) return true;
-  if (!(typed instanceof StoreError) || typed instanceof UniqueViolation || typed instanceof ConstraintViolation) return false;
-  return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(typed.code);
 }

@@ -51,7 +51,7 @@ export function runPaidChecks(d: { db: Db; outbox: Outbox; catalog: Catalog }, n
       const text = `🔎 Customer ${c.userId} says they paid ${formatMoney(c.amount)} for ${title} (order ${c.externalId}, phone ending ${c.phone?.slice(-4) ?? '—'}), but AiPay has not reported it. Check Kaspi, then confirm or reject.`;
       const before = asked;
       for (const admin of catalog.settings.admins) {
-        if (d.outbox.enqueue({ kind: 'message', chatId: admin, text: escapeHtml(text), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } }, { dedupeKey: `paid-check:${c.id}:${admin}` }) !== undefined) {
+        if (d.outbox.enqueue({ kind: 'message', chatId: admin, text: escapeHtml(text), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } }, { dedupeKey: `paid-check:${c.id}:${admin}`, sendClass: 'admin' }) !== undefined) {
           asked = before + 1;
         }
       }

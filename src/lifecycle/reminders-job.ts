@@ -134,7 +134,7 @@ export async function runReminders(d: RemindersJobDeps, now: number): Promise<nu
       () =>
         outbox.enqueue(
           { kind: 'message', chatId: r.userId, userId: r.userId, text: escapeHtml(message), replyMarkup: { inline_keyboard: keyboard.inline_keyboard } },
-          { dedupeKey: `reminder:${r.subscriptionId}:${r.endsAt}:${r.offset}` },
+          { dedupeKey: `reminder:${r.subscriptionId}:${r.endsAt}:${r.offset}`, sendClass: 'reminder' },
         ),
       { deadlineMs: 60_000 },
     );

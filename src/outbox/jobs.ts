@@ -17,6 +17,8 @@ export type Job =
       userId?: number;
       /** A courtesy note: a 403 (never talked to the bot, or blocked it) is not worth an alert. */
       optional?: boolean;
+      /** This is the invoice message of this order: the sent message is recorded on the order. */
+      invoiceOf?: number;
     }
   /**
    * Access to one channel for a paid customer: unban if they were removed, then (unless already a

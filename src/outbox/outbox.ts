@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../storage/open-database.js';
+import type { SendClass } from '../telegram/send-pace.js';
 import type { Job, ReplyMarkup } from './jobs.js';
 
 export interface EnqueueOptions {
@@ -7,6 +8,13 @@ export interface EnqueueOptions {
   dedupeKey?: string;
   /** Not before this instant (default: now). */
   runAfter?: number;
+  /** Its place in the send pace (default: 'access': a paid customer's access, receipts, invoices). */
+  sendClass?: SendClass;
+  /**
+   * Messages to one chat with the same batch that are waiting together go out as one message
+   * (many payments at once: one "12 payments" notice instead of twelve).
+   */
+  batch?: string;
 }
 
 /**
@@ -23,8 +31,8 @@ export class Outbox {
     private readonly clock: Clock,
   ) {
     this.#insert = db.prepare(`
-      INSERT INTO outbox (kind, payload, chat_id, dedupe_key, run_after, created_at, updated_at)
-      VALUES (@kind, @payload, @chatId, @dedupeKey, @runAfter, @now, @now)
+      INSERT INTO outbox (kind, payload, chat_id, dedupe_key, run_after, send_class, batch, created_at, updated_at)
+      VALUES (@kind, @payload, @chatId, @dedupeKey, @runAfter, @sendClass, @batch, @now, @now)
       ON CONFLICT (dedupe_key) DO NOTHING`);
   }
 
@@ -37,6 +45,8 @@ export class Outbox {
       chatId: throttleChat(job),
       dedupeKey: options.dedupeKey ?? null,
       runAfter: options.runAfter ?? now,
+      sendClass: options.sendClass ?? 'access',
+      batch: options.batch ?? null,
       now,
     });
     if (result.changes !== 1) return undefined;
@@ -44,12 +54,12 @@ export class Outbox {
     return Number(result.lastInsertRowid);
   }
 
-  /** A plain message to every admin in `admins` (alerts, payment notices). */
-  notifyAdmins(admins: readonly number[], text: string, options: { dedupeKey?: string; replyMarkup?: ReplyMarkup } = {}): void {
+  /** A plain message to every admin in `admins` (alerts, payment notices), sent after customers' messages. */
+  notifyAdmins(admins: readonly number[], text: string, options: { dedupeKey?: string; replyMarkup?: ReplyMarkup; batch?: string } = {}): void {
     for (const chatId of admins) {
       this.enqueue(
         { kind: 'message', chatId, text, replyMarkup: options.replyMarkup },
-        { dedupeKey: options.dedupeKey && `${options.dedupeKey}:${chatId}` },
+        { dedupeKey: options.dedupeKey && `${options.dedupeKey}:${chatId}`, sendClass: 'admin', batch: options.batch },
       );
     }
   }

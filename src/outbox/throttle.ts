@@ -10,7 +10,7 @@ export class Throttle {
   readonly #chats = new Map<number, { tokens: number; at: number }>();
 
   constructor(
-    private readonly perSecond = 30,
+    private perSecond = 30,
     private readonly perChatMs = 1000,
     private readonly burst = 3,
     private readonly globalBurst = 5,
@@ -33,6 +33,16 @@ export class Throttle {
       state.at = now;
     }
     return state;
+  }
+
+  /** The overall rate now (messages per second). */
+  get rate(): number {
+    return this.perSecond;
+  }
+
+  /** Changes the overall rate (the adaptive pace lowers it after a 429 and raises it again). */
+  setRate(perSecond: number): void {
+    this.perSecond = perSecond;
   }
 
   /** Milliseconds to wait before sending to `chatId` (0 = now). */

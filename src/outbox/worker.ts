@@ -10,6 +10,8 @@ import { Throttle } from './throttle.js';
 import { escapeHtml } from '../bot/html.js';
 import { DatabaseBusy, toStoreError } from '../storage/errors.js';
 import { whenUnlocked } from '../storage/when-unlocked.js';
+import { sendScope } from '../telegram/paced-api.js';
+import { isSendCancelled, type SendClass } from '../telegram/send-pace.js';
 
 export interface OutboxWorkerOptions {
   db: Db;
@@ -27,6 +29,10 @@ export interface OutboxWorkerOptions {
   pollMs?: number;
   /** Transient failures before a job needs attention (default: 12, about 2 h of backoff). */
   maxAttempts?: number;
+  /**
+   * Pacing of the worker's own, for an Api without the bot's shared send pace (default: none: the
+   * Api's pace transformer keeps Telegram's limits and waits out 429s itself).
+   */
   throttle?: Throttle;
   /**
    * Real time for pacing against Telegram (rate limits, retry_after), kept apart from `clock`, the
@@ -48,6 +54,8 @@ interface Row {
   chat_id: number | null;
   attempts: number;
   progress: string;
+  send_class: SendClass;
+  batch: string | null;
 }
 
 type Progress = Record<string, unknown>;
@@ -66,9 +74,10 @@ class NeedsAttention extends Error {}
  * waiting up to half the lease, so a finished job is not performed again.
  */
 export class OutboxWorker {
-  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle: Throttle; realClock: Clock };
+  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle?: Throttle; realClock: Clock };
   #running = false;
   #inFlight = new Set<Promise<void>>();
+  #accessInFlight = 0;
   /** Ids of the jobs this worker is performing: a slow one whose lease ran out is not taken twice. */
   readonly #performing = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
@@ -100,7 +109,6 @@ export class OutboxWorker {
       pollMs: 1000,
       maxAttempts: 12,
       isEntitled: () => false,
-      throttle: new Throttle(),
       realClock: systemClock,
       ...options,
     };
@@ -108,7 +116,7 @@ export class OutboxWorker {
     this.#claim = prepared<[number, number, number, number], Row>(db, `
       UPDATE outbox SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
       WHERE id = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?))
-      RETURNING id, kind, payload, chat_id, attempts, progress`);
+      RETURNING id, kind, payload, chat_id, attempts, progress, send_class, batch`);
     this.#finish = prepared(db, 'UPDATE outbox SET state = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?');
     this.#retry = prepared(db, "UPDATE outbox SET state = 'pending', run_after = ?, last_error = ?, lease_until = NULL, attempts = ?, updated_at = ? WHERE id = ?");
     this.#saveProgress = prepared(db, 'UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
@@ -186,7 +194,7 @@ export class OutboxWorker {
         this.#o.log.error({ err: error }, 'outbox worker could not read its queue; retrying');
         delay = Math.max(this.#o.pollMs, 2000);
       }
-      await (this.#inFlight.size >= this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(delay));
+      await (this.#inFlight.size >= 2 * this.#o.concurrency ? Promise.race([...this.#inFlight]) : this.#sleep(delay));
     }
   }
 
@@ -217,19 +225,23 @@ export class OutboxWorker {
     const real = realClock.now();
     let started = false;
     let throttledFor: number | undefined;
-    if (this.#inFlight.size >= this.#o.concurrency) return { started };
-    const candidates = prepared<[number, number], { id: number; chat_id: number | null }>(db, 
-        `SELECT id, chat_id FROM outbox
+    const full = (cls: SendClass) => (cls === 'access' ? this.#accessInFlight : this.#inFlight.size - this.#accessInFlight) >= this.#o.concurrency;
+    if (full('access') && full('admin')) return { started };
+    // The send pace orders messages by class; here, jobs of a class go in the order they are due.
+    // Access jobs have slots of their own: other jobs waiting their turn never hold a customer's link back.
+    const candidates = prepared<[number, number], { id: number; chat_id: number | null; send_class: SendClass }>(db, 
+        `SELECT id, chat_id, send_class FROM outbox
          WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
-         ORDER BY run_after, id LIMIT 200`,
+         ORDER BY send_class <> 'access', run_after, id LIMIT 200`,
       )
       .all(now, now);
     const busyChats = new Set<number>();
     for (const c of candidates) {
       if (this.#performing.has(c.id)) continue;
-      if (this.#inFlight.size >= this.#o.concurrency) break;
+      if (full(c.send_class)) continue;
       if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
-      const wait = throttle.waitFor(c.chat_id, real);
+      // The worker's own throttle is for an Api without the shared pace (tests); the pace does the rest.
+      const wait = throttle ? throttle.waitFor(c.chat_id, real) : 0;
       if (wait > 0) {
         throttledFor = Math.min(throttledFor ?? Infinity, wait);
         if (c.chat_id !== null) busyChats.add(c.chat_id);
@@ -238,12 +250,15 @@ export class OutboxWorker {
       const row = this.#claim.get(now + this.#o.leaseMs, now, c.id, now);
       if (!row) continue;
       if (c.chat_id !== null) busyChats.add(c.chat_id);
-      throttle.take(c.chat_id, real);
+      throttle?.take(c.chat_id, real);
       started = true;
       this.#performing.add(row.id);
+      const access = row.send_class === 'access';
+      if (access) this.#accessInFlight++;
       const p = this.#perform(row).finally(() => {
         this.#inFlight.delete(p);
         this.#performing.delete(row.id);
+        if (access) this.#accessInFlight--;
       });
       this.#inFlight.add(p);
     }
@@ -259,7 +274,8 @@ export class OutboxWorker {
       await this.#write(() => this.#saveProgress.run(JSON.stringify(progress), clock.now(), row.id));
     };
     try {
-      await this.#execute(row.id, job, progress, save);
+      const batched = row.batch !== null && job.kind === 'message' ? this.#takeBatch(row, job) : job;
+      await sendScope.run({ cls: row.send_class, seq: 0 }, () => this.#execute(row.id, batched, progress, save));
       await this.#write(() => this.#finish.run('done', null, clock.now(), row.id));
     } catch (error) {
       try {
@@ -274,6 +290,31 @@ export class OutboxWorker {
     }
   }
 
+  /**
+   * A batched message (e.g. an admin's payment notice) takes every message of its batch waiting
+   * for the same chat along: one message "N payments: …" goes out, and the others are done with it.
+   */
+  #takeBatch(row: Row, job: Extract<Job, { kind: 'message' }>): Job {
+    const { db, clock } = this.#o;
+    const now = clock.now();
+    const others = db
+      .transaction(() => {
+        const rows = prepared<[number, string, number, number], { id: number; payload: string }>(
+          db,
+          `SELECT id, payload FROM outbox WHERE chat_id = ? AND batch = ? AND state = 'pending' AND run_after <= ? AND id <> ? ORDER BY id LIMIT 50`,
+        ).all(row.chat_id ?? 0, row.batch!, now, row.id);
+        for (const r of rows) this.#finish.run('done', `sent together with job #${row.id}`, now, r.id);
+        return rows;
+      })
+      .immediate();
+    if (others.length === 0) return job;
+    const lines = [job.text, ...others.map((r) => (JSON.parse(r.payload) as { text: string }).text)];
+    const header = row.batch === 'payments' ? `💰 ${lines.length} payments:` : `${lines.length} messages:`;
+    let text = `${header}\n${lines.join('\n')}`;
+    if (text.length > 4000) text = `${text.slice(0, 3990)}\n…`;
+    return { ...job, text };
+  }
+
   /** Records what a job did, waiting (on timers) for a locked database up to half the lease. */
   #write<T>(work: () => T): Promise<T> {
     return whenUnlocked(work, { deadlineMs: this.#o.leaseMs / 2, signal: this.#stopping.signal });
@@ -282,10 +323,15 @@ export class OutboxWorker {
   #failed(row: Row, job: Job, error: unknown): void {
     const { clock, log, throttle } = this.#o;
     const now = clock.now();
+    if (isSendCancelled(error)) {
+      // The bot is stopping before this job's turn came: it goes first at the next start, uncounted.
+      this.#retry.run(now, 'stopped before its turn', row.attempts - 1, now, row.id);
+      return;
+    }
     if (error instanceof GrammyError && error.error_code === 429) {
       const retryAfter = (error.parameters.retry_after ?? 1) * 1000;
       // Telegram's wait is in real time: the throttle holds the chat (or everything) that long.
-      throttle.pause(row.chat_id, this.#o.realClock.now() + retryAfter);
+      throttle?.pause(row.chat_id, this.#o.realClock.now() + retryAfter);
       // Telegram told us when: not a failure, so the attempt is not counted.
       this.#retry.run(now, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
       log.warn({ jobId: row.id, kind: job.kind, retryAfter }, 'outbox job rate-limited');
@@ -334,7 +380,8 @@ export class OutboxWorker {
     switch (job.kind) {
       case 'message':
         try {
-          await api.sendMessage(job.chatId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup, link_preview_options: { is_disabled: true } });
+          const sent = await api.sendMessage(job.chatId, job.text, { parse_mode: 'HTML', reply_markup: job.replyMarkup, link_preview_options: { is_disabled: true } });
+          if (job.invoiceOf !== undefined) prepared(db, 'UPDATE orders SET chat_id = ?, message_id = ? WHERE id = ?').run(sent.chat.id, sent.message_id, job.invoiceOf);
         } catch (error) {
           if (job.optional && error instanceof GrammyError && error.error_code === 403) return;
           throw error;

@@ -5,6 +5,7 @@ import type { Item, Language } from '../catalog/types.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
+import type { ReplyMarkup } from '../outbox/jobs.js';
 import type { Db } from '../storage/open-database.js';
 import { escapeHtml } from '../bot/html.js';
 import { checkLimits, type LimitViolation } from './abuse-limits.js';
@@ -51,6 +52,12 @@ export class Checkout {
     language: Language;
     purpose?: 'purchase' | 'renewal';
     promoCode?: string;
+    /**
+     * The invoice message for the customer (text in HTML, buttons), queued in the outbox in the
+     * same transaction that records the invoice: once a Kaspi invoice exists, its message is
+     * durable, whatever a crowd, a 429 or a restart does next.
+     */
+    message?: (order: Order) => { text: string; replyMarkup?: ReplyMarkup };
   }): Promise<CheckoutResult> {
     const { db, orders, clock, aipay, log, outbox } = this.o;
     const catalog = this.o.catalog.current();
@@ -93,6 +100,13 @@ export class Checkout {
       db.transaction(() => {
         if (!orders.move(order.id, 'invoiced', clock.now(), { invoice_id: invoice.invoiceId, invoice_response: invoice.raw, invoiced_at: clock.now() })) {
           db.prepare('UPDATE orders SET invoice_id = coalesce(invoice_id, ?), invoice_response = ? WHERE id = ?').run(invoice.invoiceId, invoice.raw, order.id);
+        }
+        if (req.message) {
+          const m = req.message(order);
+          outbox.enqueue(
+            { kind: 'message', chatId: req.userId, userId: req.userId, text: m.text, replyMarkup: m.replyMarkup, invoiceOf: order.id },
+            { dedupeKey: `invoice-message:${order.id}` },
+          );
         }
       })();
       log.info({ orderId: order.id, externalId: order.externalId, invoiceId: invoice.invoiceId, amount: order.amount }, 'invoice created');

@@ -13,6 +13,8 @@ import { ordersMigration } from '../payments/orders-migration.js';
 import { outboxMigration } from '../outbox/outbox-migration.js';
 import { accessMigration } from '../access/access-migration.js';
 import { lifecycleMigration } from '../lifecycle/lifecycle-migration.js';
+import { inboxMigration } from '../inbox/inbox-migration.js';
+import { outboxSendClassMigration } from '../outbox/outbox-send-class-migration.js';
 import { eventsDedupeMigration } from '../payments/events-dedupe-migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration, lifecycleMigration, eventsDedupeMigration];
+export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration, lifecycleMigration, eventsDedupeMigration, inboxMigration, outboxSendClassMigration];
