@@ -1,3 +1,4 @@
+import { DatabaseBusy, toStoreError } from './errors.js';
 import type { Db } from './open-database.js';
 import { whenUnlocked } from './when-unlocked.js';
 
@@ -33,8 +34,8 @@ export interface GroupCommitOptions {
  * back the transaction, and wrote on, would write outside it.
  *
  * While another connection holds the write lock, the batch is tried again on timers (see
- * whenUnlocked) and units submitted meanwhile queue behind it; a unit still waiting after
- * `lockWaitMs` rejects with DatabaseBusy, nothing of it written.
+ * whenUnlocked) and units submitted meanwhile queue behind it; each unit still waiting
+ * `lockWaitMs` after it was submitted rejects with DatabaseBusy, nothing of it written.
 
  */
 export class GroupCommit {
@@ -78,7 +79,12 @@ export class GroupCommit {
       const deadline = Math.min(...batch.map((unit) => unit.deadline));
       outcomes = await whenUnlocked(() => this.#commit(batch), { deadlineMs: deadline - performance.now() });
     } catch (error) {
-      for (const unit of batch) unit.reject(error);
+      // Still locked: the units whose time is up get their DatabaseBusy; the others wait on, first
+      // in line. Any other failure is the whole batch's.
+      const now = performance.now();
+      const waiting = toStoreError(error) instanceof DatabaseBusy ? batch.filter((unit) => unit.deadline > now) : [];
+      for (const unit of batch) if (!waiting.includes(unit)) unit.reject(error);
+      this.#queue.unshift(...waiting);
       return;
     } finally {
       this.#flushing = false;

@@ -101,18 +101,37 @@ describe('GroupCommit', () => {
     const { db, other } = setup();
     const commits = new GroupCommit(db, { lockWaitMs: 300 });
     const loop = await watchEventLoop();
-    const lock = holdWriteLock(db.name, 3000);
+    const lock = holdWriteLock(db.name, 30_000);
     cleanups.push(() => lock.release(), () => loop.stop());
     const started = performance.now();
     const results = await Promise.allSettled([1, 2, 3].map((i) => commits.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(`v${i}`))));
     const waited = performance.now() - started;
     expect(results.every((r) => r.status === 'rejected' && toStoreError(r.reason) instanceof DatabaseBusy)).toBe(true);
-    expect(waited).toBeLessThan(2500); // gave up long before the lock was released
+    // Gave up long before the lock was released (30 s); wide above lockWaitMs for a loaded machine.
+    expect(waited).toBeLessThan(10_000);
     expect(loop.maxMs()).toBeLessThan(500);
     lock.release();
     expect(committed(other)).toEqual([]);
     await commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('after')").run());
     expect(committed(other)).toEqual(['after']);
+  });
+
+  it('gives each unit its own lockWaitMs, counted from when it was submitted', async () => {
+    const { db } = setup();
+    const commits = new GroupCommit(db, { lockWaitMs: 600 });
+    const lock = holdWriteLock(db.name, 5000);
+    cleanups.push(() => lock.release());
+    const waited = (submitted: number) => (error: unknown) => ({ busy: toStoreError(error) instanceof DatabaseBusy, ms: performance.now() - submitted });
+    const first = commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('a')").run()).catch(waited(performance.now()));
+    await new Promise((r) => setTimeout(r, 20));
+    const second = commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('b')").run()).catch(waited(performance.now()));
+    await new Promise((r) => setTimeout(r, 380));
+    const third = commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('c')").run()).catch(waited(performance.now()));
+    for (const unit of await Promise.all([first, second, third])) {
+      expect(unit).toMatchObject({ busy: true });
+      // Not rejected with the first unit's deadline: each waited its own 600 ms.
+      expect((unit as { ms: number }).ms).toBeGreaterThanOrEqual(590);
+    }
   });
 
   it('splits a large burst into transactions of at most maxBatch units', async () => {
