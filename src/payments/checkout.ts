@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ReplyMarkup } from '../outbox/jobs.js';
 import type { Db } from '../storage/open-database.js';
+import { whenUnlocked } from '../storage/when-unlocked.js';
 import { escapeHtml } from '../bot/html.js';
 import { checkLimits, type LimitViolation } from './abuse-limits.js';
 import { AipayError, type AipayClient } from './aipay-client.js';
@@ -21,6 +22,13 @@ export type CheckoutResult =
   | { ok: false; reason: 'promo'; check: Exclude<PromoCheck, { ok: true }> }
   | { ok: false; reason: 'aipay'; order: Order; error: AipayError };
 
+/**
+ * How long recording what AiPay answered waits for a database another process locked meanwhile
+ * (on timers, the event loop free): the invoice exists at AiPay by then, and giving up would let a
+ * retry of the customer's tap create a second one.
+ */
+const RECORD_WAIT_MS = 30_000;
+
 export interface CheckoutOptions {
   db: Db;
   orders: Orders;
@@ -34,7 +42,8 @@ export interface CheckoutOptions {
 /**
  * From a confirmed phone number to a Kaspi invoice: the order is stored first (so nothing
  * AiPay does can be lost), then AiPay is called with the order's external_id, then the
- * outcome is stored. A failure leaves the order `failed` and alerts the admins.
+ * outcome is stored (waiting for a locked database, see RECORD_WAIT_MS). A failure leaves the
+ * order `failed` and alerts the admins.
  */
 export class Checkout {
   constructor(private readonly o: CheckoutOptions) {}
@@ -94,10 +103,16 @@ export class Checkout {
     try {
       const invoice = await aipay.createInvoice(
         { phone: req.phone, amount: order.amount, description: `${catalog.settings.botName}: ${title}`.slice(0, 250), externalId: order.externalId },
-        (a) => orders.recordAttempt(order.id, clock.now(), a.outcome, a.httpStatus, a.detail),
+        // A record for the log of attempts, written when the database lets it: never in AiPay's way.
+        (a) => {
+          const at = clock.now();
+          whenUnlocked(() => orders.recordAttempt(order.id, at, a.outcome, a.httpStatus, a.detail), { deadlineMs: RECORD_WAIT_MS }).catch((error: unknown) =>
+            log.warn({ err: error, orderId: order.id }, 'invoice attempt not recorded'),
+          );
+        },
       );
       // A webhook may already have moved the order (paid before we stored the id): keep its state.
-      db.transaction(() => {
+      const record = db.transaction(() => {
         if (!orders.move(order.id, 'invoiced', clock.now(), { invoice_id: invoice.invoiceId, invoice_response: invoice.raw, invoiced_at: clock.now() })) {
           db.prepare('UPDATE orders SET invoice_id = coalesce(invoice_id, ?), invoice_response = ? WHERE id = ?').run(invoice.invoiceId, invoice.raw, order.id);
         }
@@ -108,12 +123,13 @@ export class Checkout {
             { dedupeKey: `invoice-message:${order.id}` },
           );
         }
-      })();
+      });
+      await whenUnlocked(() => record(), { deadlineMs: RECORD_WAIT_MS });
       log.info({ orderId: order.id, externalId: order.externalId, invoiceId: invoice.invoiceId, amount: order.amount }, 'invoice created');
       return { ok: true, order: orders.get(order.id)! };
     } catch (error) {
       if (!(error instanceof AipayError)) throw error;
-      db.transaction(() => {
+      const record = db.transaction(() => {
         orders.move(order.id, 'failed', clock.now(), { error: error.message.slice(0, 500) });
         outbox.notifyAdmins(
           catalog.settings.admins,
@@ -122,7 +138,8 @@ export class Checkout {
           ),
           { dedupeKey: `aipay-failed:${order.id}` },
         );
-      })();
+      });
+      await whenUnlocked(() => record(), { deadlineMs: RECORD_WAIT_MS });
       log.warn({ orderId: order.id, externalId: order.externalId, outcome: error.attempt.outcome, status: error.attempt.httpStatus }, 'invoice failed');
       return { ok: false, reason: 'aipay', order: orders.get(order.id)!, error };
     }

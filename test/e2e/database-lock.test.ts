@@ -100,10 +100,10 @@ describe('a scheduled job when another process locks the database in the middle 
     await lc.stop();
   });
 
-  it('still sends a renewal reminder claimed before the lock: without the invoice its writes could not store, once the lock is gone', async () => {
+  it('still sends a renewal reminder claimed before the lock, with the invoice it waited to record, once the lock is gone', async () => {
     const user = await addCustomer(lc.h, 406, { phone: '77010000406', renewalInvoices: true });
     const sub = addSubscription(lc.h, 406, { endsAt: almaty('2026-12-10T15:00'), now: lc.clock.now() });
-    // AiPay answers the first attempt only after the client gave up (1 s): time to lock meanwhile.
+    // AiPay answers the first attempt only after the client gave up (1 s): the lock comes meanwhile.
     lc.h.aipay.injectFault({ times: 1, fault: { hang: true } });
     lc.setTime(almaty('2026-12-07T10:00'));
     user.mark();
@@ -112,6 +112,11 @@ describe('a scheduled job when another process locks the database in the middle 
     lock = holdWriteLock(lc.h.databasePath, 2500);
     await run;
     const reminder = await user.waitForMessage((m) => m.text?.startsWith('Your subscription Monthly ends on 10 Dec 2026') ?? false, 10_000);
-    expect(reminder.text).toBe('Your subscription Monthly ends on 10 Dec 2026. Renew now to keep access.');
+    expect(reminder.text).toBe(
+      "Your subscription Monthly ends on 10 Dec 2026. I've sent a renewal invoice for 4\u00a0900\u00a0₸ to +7 701 *** 04 06: open Kaspi and confirm it.",
+    );
+    // One invoice: recording it waited for the lock instead of failing (and being made again).
+    expect(lc.h.aipay.invoices).toHaveLength(1);
+    expect(lc.h.app.db.prepare("SELECT state FROM orders WHERE user_id = 406 AND purpose = 'renewal'").pluck().all()).toEqual(['invoiced']);
   });
 });
