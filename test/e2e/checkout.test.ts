@@ -54,7 +54,7 @@ const attemptsOf = (orderId: number) =>
 const checkoutStateOf = (userId: number) => query<{ key: string }>('SELECT key FROM kv WHERE key = ?', `conv:${userId}`);
 
 /** Polls until `read` gives a value (for writes the app makes right after the message the test waited for). */
-async function until<T>(read: () => T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
+async function until<T>(read: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = read();
@@ -335,12 +335,12 @@ describe('checkout: resilience', () => {
     await u.waitForMessage(isPrompt);
     const started = Date.now();
     await u.shareContact();
-    const failed = await u.waitForMessage(startsWith("I couldn't create the invoice"), 10_000);
+    const failed = await u.waitForMessage(startsWith("I couldn't create the invoice"), 15_000);
     const took = Date.now() - started;
     expect(u.buttons(failed)).toEqual(['Try again']);
-    // The harness runs the client with timeoutMs 1000 and 3 attempts.
+    // The harness runs the client with timeoutMs 1000 and 3 attempts: it waited for each of them (a
+    // busy machine only adds to this). The deadline above bounds it; the requests below count the tries.
     expect(took).toBeGreaterThanOrEqual(3000);
-    expect(took).toBeLessThan(6000);
     expect(h.aipay.requests.map((r) => r.fault)).toEqual(['hang', 'hang', 'hang']);
     const [order] = ordersOf(u.id);
     expect(order!.state).toBe('failed');
@@ -353,7 +353,8 @@ describe('checkout: resilience', () => {
   // customer's invoice is being created nobody else gets any answer: with the production client
   // (3 tries of 10 s) the whole bot is silent for over 30 s whenever AiPay is slow.
   it('keeps answering other customers while AiPay is slow for one of them', async () => {
-    h.aipay.injectFault({ fault: { hang: true } });
+    // Every try hangs until the client gives up (3 × 1 s in the harness).
+    h.aipay.injectFault({ times: 3, fault: { hang: true } });
     const slow = customer('en');
     await pressBuy(slow);
     await slow.waitForMessage(isPrompt);
@@ -361,7 +362,10 @@ describe('checkout: resilience', () => {
     await until(() => h.aipay.requests.length === 1, 'the first AiPay request');
     const other = customer('en');
     await other.sendText('/support');
-    await other.waitForMessage(startsWith('Questions?'), 500);
+    await other.waitForMessage(startsWith('Questions?'));
+    // Answered while the slow checkout still waited for AiPay: a bot held up by it would answer only
+    // after telling the slow customer the invoice failed. The order is checked, not the time taken.
+    expect(slow.messages().filter((m) => m.text?.startsWith("I couldn't create the invoice"))).toEqual([]);
   });
 
   // Regression test (fixed): src/app.ts stops the bot with grammY's bot.stop(), which does not wait for the
@@ -379,7 +383,7 @@ describe('checkout: resilience', () => {
     await until(() => h.aipay.requests.length === 1, 'the first AiPay request');
     await h.restart();
     // Fixed, the invoice message comes once the retry succeeds; today "Something went wrong" does.
-    const outcome = await u.waitForMessage((m) => isInvoice(m) || (m.text?.startsWith('Something went wrong') ?? false), 4000);
+    const outcome = await u.waitForMessage((m) => isInvoice(m) || (m.text?.startsWith('Something went wrong') ?? false));
     expect(outcome.text).toMatch(/^Invoice for /);
     expect(ordersOf(u.id)).toEqual([expect.objectContaining({ state: 'invoiced' })]);
   });

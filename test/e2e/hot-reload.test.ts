@@ -12,7 +12,7 @@ afterEach(async () => {
   await h.stop();
 });
 
-async function until<T>(f: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
+async function until<T>(f: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = f();

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +9,7 @@ import { restoreDatabase } from '../../src/ops/restore-database.js';
 import { projectRoot } from '../../src/project-root.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { openDatabase, type Db } from '../../src/storage/open-database.js';
+import { spawnForTest } from '../support/process.js';
 import { tempDir } from '../support/temp-dir.js';
 
 let dir: { path: string; cleanup: () => void };
@@ -250,10 +250,10 @@ describe('restoreDatabase', () => {
     const backup = await backupOfSeed();
     // A child process holding the database open, like the bot under pm2.
     const script = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(dbPath)}); db.prepare('SELECT 1 FROM orders').get(); console.log('open'); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['-e', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnForTest(process.execPath, ['-e', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout.once('data', () => resolve());
+        child.stdout!.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
       });
       await expect(restoreDatabase(backup, dbPath, { confirm: yes })).rejects.toThrow(/is in use/);

@@ -1,22 +1,22 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/project-root.js';
 import { openDatabase } from '../../src/storage/open-database.js';
+import { spawnForTest, stopSpawned } from '../support/process.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const CLI = join(projectRoot, 'dist', 'src', 'cli');
 const noBuild = !existsSync(join(CLI, 'backup.js')) || !existsSync(join(CLI, 'restore.js'));
 
-/** Runs a compiled command in `cwd` with exactly `env` (plus PATH), `stdin` as its input. */
+/** Runs a compiled command in `cwd` with exactly `env` (plus PATH), `stdin` as its input; killed if the test ends first. */
 async function run(script: string, args: string[], cwd: string, env: Record<string, string> = {}, stdin = '') {
-  const child = spawn(process.execPath, [join(CLI, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnForTest(process.execPath, [join(CLI, script), ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdin.end(stdin);
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  child.stdin!.end(stdin);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   return { code, stdout, stderr };
 }
@@ -26,7 +26,10 @@ describe(`npm run backup / npm run restore (the compiled commands)${noBuild ? ' 
   beforeEach(() => {
     dir = tempDir();
   });
-  afterEach(() => dir.cleanup());
+  afterEach(async () => {
+    await stopSpawned();
+    dir.cleanup();
+  });
   const orders = () => {
     const db = openDatabase(join(dir.path, 'data', 'bot.db'));
     try {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Api } from 'grammy';
@@ -29,7 +28,7 @@ import { readSettings, type Settings } from '../../src/settings.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { openDatabase } from '../../src/storage/open-database.js';
 import { API_KEY, CHAT_CHAT, MAIN_CHAT, startHarness, TEST_CATALOG, TOKEN, WEBHOOK_SECRET, type Harness } from '../support/harness.js';
-import { freePort } from '../support/process.js';
+import { freePort, spawnForTest, stopSpawned } from '../support/process.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const WRONG_TOKEN = '987654321:WRONG-token_abcdefghijklmnopqrstuvwxyz';
@@ -86,7 +85,9 @@ describe('doctor checks against the Telegram emulator', () => {
     const started = Date.now();
     const { result } = await checkBotToken(slow, { botToken: TOKEN, telegramApiRoot: tg.apiRoot });
     expect(result.title).toBe(`Telegram (${tg.apiRoot}) could not be reached (no answer within 1 s)`);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // The hang lasts until the emulator closes; this only says the doctor gave up on its own, not
+    // after retrying for long. Wide, as a loaded machine adds seconds to a 1 s timeout.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('reports a channel where the bot lacks a right, naming the right and where to switch it on', async () => {
@@ -393,14 +394,15 @@ describe(`npm run doctor (the compiled command)${noBuild ? ' — SKIPPED: dist/s
     writeFileSync(join(dir.path, 'catalog.yaml'), TEST_CATALOG);
   });
   afterEach(async () => {
+    await stopSpawned();
     await tg.close();
     dir.cleanup();
   });
   const run = async (env: Record<string, string>) => {
-    const child = spawn(process.execPath, [DOCTOR], { cwd: dir.path, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnForTest(process.execPath, [DOCTOR], { cwd: dir.path, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     return { code, out };
   };

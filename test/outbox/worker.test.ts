@@ -96,13 +96,14 @@ describe('the outbox worker and a database locked by another process', () => {
     const id = outbox.enqueue({ kind: 'message', chatId: 503, text: 'Bye' })!;
     worker.start();
     await eventually(() => sent.length === 1, 5000, 'the message being sent');
-    const lock = holdWriteLock(path, 5000);
+    const lock = holdWriteLock(path, 60_000);
     cleanups.push(() => lock.release());
     reply();
     await new Promise((r) => setTimeout(r, 200));
     const started = performance.now();
     await worker.stop();
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Did not wait for the lock (a minute); the margin is for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     lock.release();
     expect(stateOf(db, id)).toBe('running');
   });

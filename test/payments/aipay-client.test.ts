@@ -136,8 +136,9 @@ describe('AipayClient.createInvoice', () => {
     expect(fake.requests).toHaveLength(2);
     expect(fake.requests.every((r) => r.fault === 'hang')).toBe(true);
     expect(attempts.map((a) => a.outcome)).toEqual(['timeout', 'timeout']);
+    // It waited out both timeouts (a busy machine only adds to that); without them the hang would
+    // last until the test times out, so no upper bound is needed.
     expect(took).toBeGreaterThanOrEqual(400);
-    expect(took).toBeLessThan(2000);
   });
 
   it('reports every attempt to onAttempt, the per-call callback taking precedence over the option', async () => {

@@ -202,9 +202,8 @@ describe('AiPay fake: invoice API', () => {
 
   it('hangs until the client times out, then serves the next request', async () => {
     fake.injectFault({ fault: { hang: true } });
-    const started = Date.now();
+    // The client's own timeout ends it: nothing but the TimeoutError would (no answer, no close).
     await expect(post(fake, order, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(fake.requests[0]).toMatchObject({ status: 0, fault: 'hang', body: order });
     expect(fake.invoices).toHaveLength(0);
     expect((await post(fake, order)).status).toBe(201);
@@ -235,7 +234,9 @@ describe('AiPay fake: invoice API', () => {
     while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     await fake.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Waiting for the hung request would take until the test times out; the margin is wide so a
+    // loaded machine cannot fail it.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(await outcome).toBe('failed');
   });
 });

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { spawnForTest } from './process.js';
 
 export interface HeldLock {
   /** Resolves when the lock is given back (by release() or after the time given). */
@@ -32,7 +32,8 @@ export function holdWriteLock(path: string, ms: number): HeldLock {
 
 /**
  * The same from another process (`node -e`): resolves once that process holds the lock; it gives
- * it back after `ms` and exits. `release()` kills it at once (the lock goes with it).
+ * it back after `ms` and exits. `release()` kills it at once (the lock goes with it); so does the end
+ * of the test, whatever happens in it.
  */
 export async function holdWriteLockInChild(path: string, ms: number): Promise<HeldLock> {
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -42,7 +43,7 @@ export async function holdWriteLockInChild(path: string, ms: number): Promise<He
     db.exec('BEGIN IMMEDIATE');
     process.stdout.write('locked\\n');
     setTimeout(() => { db.exec('ROLLBACK'); db.close(); process.exit(0); }, ${ms});`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnForTest(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const released = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());

@@ -64,6 +64,7 @@ export interface Harness {
   writeCatalog(yaml: string): void;
   /** Stops the app and starts it again on the same database and catalog file. */
   restart(overrides?: Partial<AppOptions>): Promise<void>;
+  /** Stops the app, the emulator and the fake, and removes the folder; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -82,60 +83,72 @@ export interface HarnessOptions {
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
-  const catalogPath = join(dir.path, 'catalog.yaml');
-  const databasePath = join(dir.path, 'data', 'bot.db');
-  writeFileSync(catalogPath, options.catalog ?? TEST_CATALOG);
-  const tg = await startTelegramEmulator({ token: TOKEN, clock: options.clock, bot: { username: 'test_academy_bot' }, enforceRateLimits: options.enforceRateLimits });
-  for (const [id, title] of [
-    [MAIN_CHAT, 'Channel'],
-    [CHAT_CHAT, 'Chat'],
-  ] as const) {
-    tg.addChat({ id, type: 'supergroup', title });
-    tg.setBotMember(id, 'administrator', { can_invite_users: true, can_restrict_members: true, ...options.botRights });
-  }
-  tg.addUser({ id: ADMIN_ID, first_name: 'Admin', language_code: 'en' });
-  await tg.user(ADMIN_ID).sendText('/help');
-  const aipay = await startAipayFake({ apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET, clock: options.clock });
-  const appOptions = (): AppOptions => ({
-    botToken: TOKEN,
-    telegramApiRoot: tg.apiRoot,
-    aipayApiKey: API_KEY,
-    aipayWebhookSecret: WEBHOOK_SECRET,
-    aipayBaseUrl: aipay.baseUrl,
-    catalogPath,
-    databasePath,
-    port: 0,
-    host: '127.0.0.1',
-    clock: options.clock ?? { now: () => Date.now() },
-    log: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
-    aipay: { timeoutMs: 1000, attempts: 3, backoffMs: 20 },
-    outbox: { pollMs: 100 },
-    initTimeoutMs: 5000,
-    ...options.app,
-  });
-  let app = await startApp(appOptions());
-  aipay.setWebhookUrl(`${app.url}/webhook/aipay`);
-  const h: Harness = {
-    tg,
-    aipay,
-    get app() {
-      return app;
-    },
-    dir: dir.path,
-    catalogPath,
-    databasePath,
-    writeCatalog: (yaml) => writeFileSync(catalogPath, yaml),
-    async restart(overrides = {}) {
-      await app.stop();
-      app = await startApp({ ...appOptions(), ...overrides });
-      aipay.setWebhookUrl(`${app.url}/webhook/aipay`);
-    },
-    async stop() {
-      await app.stop().catch(() => undefined);
-      await aipay.close();
-      await tg.close();
-      dir.cleanup();
-    },
+  // What is started so far, stopped in reverse if a later step throws (or by stop()).
+  const undo: Array<() => Promise<unknown> | unknown> = [dir.cleanup];
+  const undoAll = async () => {
+    for (const step of undo.splice(0).reverse()) await Promise.resolve().then(step).catch(() => undefined);
   };
-  return h;
+  try {
+    const catalogPath = join(dir.path, 'catalog.yaml');
+    const databasePath = join(dir.path, 'data', 'bot.db');
+    writeFileSync(catalogPath, options.catalog ?? TEST_CATALOG);
+    const tg = await startTelegramEmulator({ token: TOKEN, clock: options.clock, bot: { username: 'test_academy_bot' }, enforceRateLimits: options.enforceRateLimits });
+    undo.push(() => tg.close());
+    for (const [id, title] of [
+      [MAIN_CHAT, 'Channel'],
+      [CHAT_CHAT, 'Chat'],
+    ] as const) {
+      tg.addChat({ id, type: 'supergroup', title });
+      tg.setBotMember(id, 'administrator', { can_invite_users: true, can_restrict_members: true, ...options.botRights });
+    }
+    tg.addUser({ id: ADMIN_ID, first_name: 'Admin', language_code: 'en' });
+    await tg.user(ADMIN_ID).sendText('/help');
+    const aipay = await startAipayFake({ apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET, clock: options.clock });
+    undo.push(() => aipay.close());
+    const appOptions = (): AppOptions => ({
+      botToken: TOKEN,
+      telegramApiRoot: tg.apiRoot,
+      aipayApiKey: API_KEY,
+      aipayWebhookSecret: WEBHOOK_SECRET,
+      aipayBaseUrl: aipay.baseUrl,
+      catalogPath,
+      databasePath,
+      port: 0,
+      host: '127.0.0.1',
+      clock: options.clock ?? { now: () => Date.now() },
+      log: process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
+      aipay: { timeoutMs: 1000, attempts: 3, backoffMs: 20 },
+      outbox: { pollMs: 100 },
+      initTimeoutMs: 5000,
+      ...options.app,
+    });
+    let app: RunningApp | undefined = await startApp(appOptions());
+    undo.push(() => app?.stop());
+    aipay.setWebhookUrl(`${app.url}/webhook/aipay`);
+    const h: Harness = {
+      tg,
+      aipay,
+      get app() {
+        if (!app) throw new Error('the harness app is stopped (a restart failed, or stop() was called)');
+        return app;
+      },
+      dir: dir.path,
+      catalogPath,
+      databasePath,
+      writeCatalog: (yaml) => writeFileSync(catalogPath, yaml),
+      async restart(overrides = {}) {
+        const old = app;
+        app = undefined;
+        await old?.stop();
+        app = await startApp({ ...appOptions(), ...overrides });
+        aipay.setWebhookUrl(`${app.url}/webhook/aipay`);
+      },
+      // Safe to call twice, and after a failed restart: every part is stopped even if another fails.
+      stop: undoAll,
+    };
+    return h;
+  } catch (error) {
+    await undoAll();
+    throw error;
+  }
 }

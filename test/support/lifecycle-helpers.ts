@@ -51,7 +51,10 @@ export async function startLifecycle(start: number, options: Omit<HarnessOptions
   const logs: string[] = [];
   const log = createLogger({ level: 'warn', destination: { write: (line: string) => void logs.push(line) } });
   const h = await startHarness({ ...options, clock, app: { log, ...options.app } });
-  await h.app.scheduler.stop();
+  await h.app.scheduler.stop().catch(async (error: unknown) => {
+    await h.stop();
+    throw error;
+  });
   const settle = async (timeoutMs = 10_000) => {
     const due = h.app.db
       .prepare("SELECT id, kind, chat_id, state FROM outbox WHERE ((state = 'pending' AND run_after <= ?) OR state = 'running') AND chat_id IS NOT ?")
@@ -63,7 +66,10 @@ export async function startLifecycle(start: number, options: Omit<HarnessOptions
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  await settle();
+  await settle().catch(async (error: unknown) => {
+    await h.stop();
+    throw error;
+  });
   return {
     h,
     clock,

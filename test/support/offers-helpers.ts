@@ -89,7 +89,10 @@ export interface OffersHarness {
 export async function startOffers(start: number, options: Omit<HarnessOptions, 'clock'> = {}): Promise<OffersHarness> {
   const clock = new ManualClock(start);
   const h = await startHarness({ ...options, clock });
-  await h.app.scheduler.stop();
+  await h.app.scheduler.stop().catch(async (error: unknown) => {
+    await h.stop();
+    throw error;
+  });
   const due = h.app.db.prepare("SELECT id, kind, chat_id, state FROM outbox WHERE ((state = 'pending' AND run_after <= ?) OR state = 'running') AND chat_id IS NOT ?");
   const settle = async (timeoutMs = 8000) => {
     const until = Date.now() + timeoutMs;
@@ -101,7 +104,10 @@ export async function startOffers(start: number, options: Omit<HarnessOptions, '
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  await settle();
+  await settle().catch(async (error: unknown) => {
+    await h.stop();
+    throw error;
+  });
   return { h, clock, settle, stop: () => h.stop() };
 }
 

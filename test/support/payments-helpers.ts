@@ -154,7 +154,7 @@ export function tables(app: RunningApp) {
 }
 
 /** Polls `probe` every 20 ms until it returns a truthy value; rejects after `timeoutMs`. */
-export async function eventually<T>(probe: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(probe: () => T | undefined | null | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -179,7 +179,7 @@ export function messageJobs(app: RunningApp, chatId: number, pattern: RegExp): O
 }
 
 /** Waits until no outbox job is pending or running (start-up notices delivered, nothing in flight). */
-export function outboxIdle(app: RunningApp, timeoutMs = 5000): Promise<true> {
+export function outboxIdle(app: RunningApp, timeoutMs = 10_000): Promise<true> {
   return eventually(
     () => (app.db.prepare("SELECT count(*) FROM outbox WHERE state IN ('pending', 'running')").pluck().get() as number) === 0,
     timeoutMs,

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { onTestFinished, TestRunner } from 'vitest';
 import { projectRoot } from '../../src/project-root.js';
 
 export const MAIN = join(projectRoot, 'dist', 'src', 'main.js');
@@ -23,6 +24,53 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * SIGKILL to the child's whole process group (it leads one: spawned detached). Nothing once the
+ * child has exited: its id may already belong to someone else (and our commands start no others).
+ */
+export function killGroup(child: ChildProcess): void {
+  running.delete(child);
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone (ESRCH).
+  }
+}
+
+// A worker that ends (all its files done, or cancelled) takes what its tests left running with it.
+process.once('exit', () => {
+  for (const child of [...running]) killGroup(child);
+});
+
+/**
+ * Kills what this worker's tests spawned and still runs, and waits until it has exited. For an
+ * afterEach that removes the folder those processes write in: afterEach hooks run before the
+ * test's own onTestFinished ones.
+ */
+export async function stopSpawned(): Promise<void> {
+  const children = [...running];
+  const exited = children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve))));
+  for (const child of children) killGroup(child);
+  await Promise.all(exited);
+}
+
+/**
+ * `spawn` for tests: the child leads its own process group (`detached: true`), and the group is
+ * killed (SIGKILL) when the current test finishes — passed, failed or timed out — so a test that
+ * stops early leaves no process behind (and none listening). Outside a test (in beforeAll, at import)
+ * the group is killed when the worker exits. Ending it earlier in the test (`child.kill`) is fine.
+ */
+export function spawnForTest(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (TestRunner.getCurrentTest()) onTestFinished(() => killGroup(child));
+  return child;
+}
+
 export interface RunningProcess {
   child: ChildProcess;
   output(): string;
@@ -30,10 +78,14 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the compiled product (`node dist/src/main.js`) with exactly `env` (plus PATH), in `cwd`. */
+/**
+ * Runs the compiled product (`node dist/src/main.js`) with exactly `env` (plus PATH, and HOST
+ * 127.0.0.1 unless `env` sets it), in `cwd`. Killed with its process group when the test finishes
+ * ({@link spawnForTest}).
+ */
 export function runMain(env: Record<string, string>, cwd: string): RunningProcess {
   requireBuild();
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnForTest(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -47,7 +99,7 @@ export function runMain(env: Record<string, string>, cwd: string): RunningProces
     child,
     output: () => out,
     exited,
-    waitForOutput: (pattern, timeoutMs = 10_000) =>
+    waitForOutput: (pattern, timeoutMs = 15_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pattern.test(out)) {

@@ -17,8 +17,9 @@
  * use `pred` to wait for a later message, or act (or `mark()`) first. A reply the bot sends to an
  * earlier action after a later action counts as after the later one; tests keep steps sequential.
  * The promise settles one macrotask after the event, so the Bot API call that caused it is
- * already in `emulator.calls`. On timeout (default 5000 ms, real time, not the emulator clock) it
- * rejects with an error that lists the events after the mark and the last messages of the chat.
+ * already in `emulator.calls`. On timeout (default 10 000 ms, real time, not the emulator clock;
+ * generous, as a test must not fail because the machine is busy) it rejects with an error that
+ * lists the events after the mark and the last messages of the chat.
  */
 import { buttonLabels, describeMessage, toBotMessage } from './bot-message.js';
 import type { EmulatorCore } from './emulator-core.js';
@@ -282,7 +283,7 @@ export class ScriptedUserImpl implements ScriptedUser {
     return buttonLabels(m ?? this.lastMessage());
   }
 
-  waitForMessage(pred: (m: BotMessage) => boolean = () => true, timeoutMs = 5000): Promise<BotMessage> {
+  waitForMessage(pred: (m: BotMessage) => boolean = () => true, timeoutMs = 10_000): Promise<BotMessage> {
     const from = this.#mark;
     for (let i = from; i < this.#events.length; i++) {
       const event = this.#events[i]!;
