@@ -39,6 +39,8 @@ import { OutboxWorker } from './outbox/worker.js';
 import { AipayClient } from './payments/aipay-client.js';
 import { Checkout } from './payments/checkout.js';
 import { Orders } from './payments/orders.js';
+import { decidePreCheckout } from './payments/stars.js';
+import { starsFeature } from './bot/stars-feature.js';
 import { openDatabase, type Db } from './storage/open-database.js';
 import { StoreError } from './storage/errors.js';
 import { databaseHealth } from './storage/write-health.js';
@@ -53,7 +55,7 @@ import { SendPace } from './telegram/send-pace.js';
 const ONE_MOMENT_AFTER_MS = 3000;
 
 /** Updates the bot asks Telegram for (chat_member must be asked for explicitly). */
-export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member'] as const;
+export const ALLOWED_UPDATES = ['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member', 'pre_checkout_query'] as const;
 
 /** Something the operator must fix before the bot can start; the message says what and how. */
 export class StartupError extends Error {
@@ -191,7 +193,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       pace,
       journal: inbox.journal,
       preAnswered,
-      features: [adminPayments(), adminCommands(), joinRequests(outbox), membership()],
+      features: [adminPayments(), adminCommands(), joinRequests(outbox), membership(), starsFeature()],
     });
     try {
       // grammY types its signal with the abort-controller polyfill; the platform one is what it uses at run time.
@@ -227,9 +229,19 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       }
     };
     const dispatcher = new InboxDispatcher({ inbox, handle: handleUpdate, log: o.log, concurrency: o.inboxConcurrency });
+    const answerPreCheckout = (q: NonNullable<Update['pre_checkout_query']>) => {
+      const current = catalog.current();
+      const decision = decidePreCheckout(orders, current, { userId: q.from.id, currency: q.currency, totalAmount: q.total_amount, payload: q.invoice_payload }, o.clock.now());
+      const language = resolveLanguage(current, customers.get(q.from.id)?.language, q.from.language_code).lang;
+      const answer = decision.ok ? { ok: true as const } : { ok: false as const, error_message: text(current, language, decision.reason) };
+      o.log.info({ payload: q.invoice_payload, userId: q.from.id, ok: decision.ok, reason: decision.ok ? undefined : decision.reason }, 'pre-checkout answered');
+      bot.api.raw.answerPreCheckoutQuery({ pre_checkout_query_id: q.id, ...answer }).catch((error: unknown) => o.log.warn({ err: error, payload: q.invoice_payload }, 'pre-checkout answer failed'));
+    };
     // A button pressed in a crowd is answered at once ("one moment"), not left spinning.
     const onStored = (updates: Update[]) => {
       dispatcher.wake();
+      // Telegram cancels a Stars payment unanswered after 10 s: answered here, whatever the queue.
+      for (const u of updates) if (u.pre_checkout_query) answerPreCheckout(u.pre_checkout_query);
       if (pace.expectedWait('reply') < ONE_MOMENT_AFTER_MS) return;
       for (const u of updates) {
         const q = u.callback_query;
@@ -411,7 +423,7 @@ function explainInitError(error: unknown, apiRoot: string | undefined): string {
 /** The command menu, in each enabled language (the default language also without a code). */
 async function registerCommands(api: Api, catalog: Catalog, log: Logger): Promise<void> {
   const commands = (lang: (typeof catalog.settings.languages)[number]): BotCommand[] =>
-    (['start', 'my', 'help', 'support', 'language'] as const).map((c) => ({ command: c, description: text(catalog, lang, `command_${c}`).slice(0, 256) }));
+    (['start', 'my', 'help', 'support', 'language', ...(catalog.settings.payments.includes('stars') ? (['paysupport'] as const) : [])] as const).map((c) => ({ command: c, description: text(catalog, lang, `command_${c}`).slice(0, 256) }));
   try {
     await api.setMyCommands(commands(catalog.settings.defaultLanguage));
     for (const lang of catalog.settings.languages) await api.setMyCommands(commands(lang), { language_code: lang });

@@ -1,6 +1,6 @@
 import { InlineKeyboard } from 'grammy';
 import { prepared } from '../storage/prepared.js';
-import { formatDate, formatMoney } from '../catalog/format.js';
+import { formatAmount, formatDate } from '../catalog/format.js';
 import { localize, text } from '../catalog/texts.js';
 import type { Catalog, Channel, Language, Period } from '../catalog/types.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -41,7 +41,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
     lines.push(
       options.trial
         ? t('trial_started', { plan: title, ends_at: formatDate(to, lang, tz) })
-        : t('paid_subscription', { plan: title, price: formatMoney(order.amount), ends_at: formatDate(to, lang, tz) }),
+        : t('paid_subscription', { plan: title, price: formatAmount(order.amount, order.currency), ends_at: formatDate(to, lang, tz) }),
     );
   } else {
     const purchaseId = Number(
@@ -53,7 +53,7 @@ export function fulfilOrder(d: FulfilDeps, order: Order, now: number, options: {
         now,
       ).lastInsertRowid,
     );
-    deliverProduct(d, order.userId, lang, order.terms, t('paid_product', { item: title, price: formatMoney(order.amount) }), `purchase:${purchaseId}`);
+    deliverProduct(d, order.userId, lang, order.terms, t('paid_product', { item: title, price: formatAmount(order.amount, order.currency) }), `purchase:${purchaseId}`);
     return notifyAdmins(d, order, title);
   }
 
@@ -85,7 +85,7 @@ function notifyAdmins(d: FulfilDeps, order: Order, title: string): void {
   if (catalog.settings.notifyAdminsOnPayment && order.amount > 0) {
     outbox.notifyAdmins(
       catalog.settings.admins,
-      escapeHtml(`💰 ${formatMoney(order.amount)} — ${title} — user ${order.userId} (order ${order.externalId}${order.promoCode ? `, code ${order.promoCode}` : ''})`),
+      escapeHtml(`💰 ${formatAmount(order.amount, order.currency)} — ${title} — user ${order.userId} (order ${order.externalId}${order.promoCode ? `, code ${order.promoCode}` : ''})`),
       { dedupeKey: `paid-notice:${order.id}`, batch: 'payments' },
     );
   }

@@ -3,9 +3,9 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import { deliverProduct, enqueueChannelAccess } from '../access/fulfil-order.js';
 import type { Terms } from '../payments/terms.js';
 import { normalizePhone } from '../payments/phone.js';
-import { formatDate, formatMoney, formatPeriod, maskPhone } from '../catalog/format.js';
+import { formatDate, formatMoney, formatPeriod, formatStars, maskPhone } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
-import { findItem, LANGUAGES, type Channel, type Item, type Language, type TextInput } from '../catalog/types.js';
+import { findItem, LANGUAGES, paymentMethodsOf, type Catalog, type Channel, type Item, type Language, type TextInput } from '../catalog/types.js';
 import { decodeCallback, encodeCallback } from './callback-data.js';
 import type { BotContext } from './context.js';
 import { escapeHtml, fitPlain, MESSAGE_LIMIT } from './html.js';
@@ -39,8 +39,8 @@ export function menuScreen(ctx: BotContext, intro?: string): Screen {
     lines.push('');
     if (section.title !== undefined) lines.push(`<b>${escapeHtml(local(ctx, section.title))}</b>`);
     for (const item of sectionItems) {
-      lines.push(`• ${escapeHtml(itemTitle(ctx, item))} — ${formatMoney(item.price)}`);
-      keyboard.text(`${itemTitle(ctx, item)} · ${formatMoney(item.price)}`, encodeCallback({ type: 'item', id: item.id })).row();
+      lines.push(`• ${escapeHtml(itemTitle(ctx, item))} — ${priceText(catalog, item)}`);
+      keyboard.text(`${itemTitle(ctx, item)} · ${priceText(catalog, item)}`, encodeCallback({ type: 'item', id: item.id })).row();
     }
   }
   return { text: fitMessage(lines.join('\n')), keyboard };
@@ -50,7 +50,7 @@ export function menuScreen(ctx: BotContext, intro?: string): Screen {
 export function cardScreen(ctx: BotContext, item: Item): Screen {
   const { catalog } = ctx;
   const head = `<b>${escapeHtml(itemTitle(ctx, item))}</b>`;
-  const facts: string[] = [ctx.t('card_price', { price: formatMoney(item.price) })];
+  const facts: string[] = [ctx.t('card_price', { price: priceText(catalog, item) })];
   const channelIds = item.kind === 'plan' ? item.channels : item.deliver.channels;
   if (item.kind === 'plan') facts.push(ctx.t('card_period', { period: formatPeriod(item.period, ctx.lang) }));
   if (channelIds.length > 0) {
@@ -71,11 +71,27 @@ export function cardScreen(ctx: BotContext, item: Item): Screen {
   const description = item.description ? escapeHtml(fitPlain(local(ctx, item.description), Math.floor(descriptionBudget / 2))) : '';
   const text = [head, description, factsText].filter(Boolean).join('\n\n');
 
-  const keyboard = new InlineKeyboard().text(ctx.t('button_buy', { price: formatMoney(item.price) }), encodeCallback({ type: 'buy', id: item.id })).row();
+  const keyboard = new InlineKeyboard();
+  const methods = paymentMethodsOf(catalog, item);
+  if (methods.length === 2) {
+    keyboard.text(ctx.t('button_pay_kaspi', { price: formatMoney(item.price) }), encodeCallback({ type: 'buy', id: item.id })).row();
+    keyboard.text(ctx.t('button_pay_stars', { price: formatStars(item.stars!) }), encodeCallback({ type: 'buy_stars', id: item.id })).row();
+  } else if (methods[0] === 'stars') {
+    keyboard.text(ctx.t('button_buy', { price: formatStars(item.stars!) }), encodeCallback({ type: 'buy_stars', id: item.id })).row();
+  } else {
+    keyboard.text(ctx.t('button_buy', { price: formatMoney(item.price) }), encodeCallback({ type: 'buy', id: item.id })).row();
+  }
   if (trialOffered && item.kind === 'plan') keyboard.text(ctx.t('button_trial', { days: item.trialDays }), encodeCallback({ type: 'trial', id: item.id })).row();
   if (hasPromoFor(ctx, item.id)) keyboard.text(ctx.t('button_promo'), encodeCallback({ type: 'promo', id: item.id })).row();
   keyboard.text(ctx.t('button_back'), encodeCallback({ type: 'menu' }));
   return { text, keyboard };
+}
+
+/** An item's price in the ways it is sold: "4 900 ₸", "250 ⭐", or "4 900 ₸ / 250 ⭐". */
+export function priceText(catalog: Catalog, item: Item): string {
+  return paymentMethodsOf(catalog, item)
+    .map((m) => (m === 'stars' ? formatStars(item.stars!) : formatMoney(item.price)))
+    .join(' / ');
 }
 
 function hasPromoFor(ctx: BotContext, itemId: string): boolean {

@@ -6,6 +6,7 @@ export type Callback =
   | { type: 'menu' }
   | { type: 'item'; id: string }
   | { type: 'buy'; id: string }
+  | { type: 'buy_stars'; id: string }
   | { type: 'trial'; id: string }
   | { type: 'promo'; id: string }
   | { type: 'language'; lang: string; then?: string }
@@ -24,6 +25,7 @@ const CODES = {
   menu: 'm',
   item: 'i',
   buy: 'b',
+  buy_stars: 'bs',
   trial: 't',
   promo: 'p',
   language: 'l',
@@ -77,9 +79,10 @@ export function decodeCallback(data: string): Callback | undefined {
     case 'b':
     case 't':
     case 'p':
-    case 'r': {
+    case 'r':
+    case 'bs': {
       if (!a) return undefined;
-      const type = ({ i: 'item', b: 'buy', t: 'trial', p: 'promo', r: 'renew' } as const)[code];
+      const type = ({ i: 'item', b: 'buy', t: 'trial', p: 'promo', r: 'renew', bs: 'buy_stars' } as const)[code];
       return { type, id: a };
     }
     case 'l':

@@ -1,6 +1,6 @@
 import { resolve, dirname } from 'node:path';
 import { parseDuration, parsePeriod } from './duration.js';
-import type { Catalog, CatalogFile, Channel, Language, MenuSection, Plan, Product, PromoCode } from './types.js';
+import type { Catalog, CatalogFile, Channel, Language, MenuSection, PaymentMethod, Plan, Product, PromoCode } from './types.js';
 
 /** Applies defaults to a catalog that passed every check. */
 export function buildCatalog(file: CatalogFile, path: string): Catalog {
@@ -18,6 +18,7 @@ export function buildCatalog(file: CatalogFile, path: string): Catalog {
         title: p.title,
         description: p.description,
         price: p.price,
+        stars: p.stars,
         period: parsePeriod(p.period)!,
         periodText: p.period,
         channels: p.channels,
@@ -38,6 +39,7 @@ export function buildCatalog(file: CatalogFile, path: string): Catalog {
         title: p.title,
         description: p.description,
         price: p.price,
+        stars: p.stars,
         hidden: p.hidden ?? false,
         deliver: {
           text: p.deliver.text,
@@ -84,6 +86,7 @@ export function buildCatalog(file: CatalogFile, path: string): Catalog {
       accessMode: s.access_mode ?? 'join_request',
       invoiceLifetimeMs: parseDuration(s.invoice_lifetime ?? '1h')!,
       phoneInput: s.phone_input ?? 'both',
+      payments: s.payments ?? (['kaspi'] satisfies PaymentMethod[]),
       limits: {
         openInvoicesPerCustomer: s.limits?.open_invoices_per_customer ?? 2,
         invoicesPerHour: s.limits?.invoices_per_hour ?? 5,

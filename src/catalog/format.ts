@@ -10,6 +10,16 @@ export function formatMoney(tenge: number): string {
   return `${tenge < 0 ? '−' : ''}${grouped}${NBSP}₸`;
 }
 
+/** 250 → "250 ⭐" (Telegram Stars; groups separated like tenge). */
+export function formatStars(stars: number): string {
+  return `${String(Math.trunc(stars)).replace(/\B(?=(\d{3})+(?!\d))/g, NBSP)}${NBSP}⭐`;
+}
+
+/** An amount in its currency: 'KZT' → "4 900 ₸", 'XTR' → "250 ⭐". Never add amounts of different currencies. */
+export function formatAmount(amount: number, currency: 'KZT' | 'XTR'): string {
+  return currency === 'XTR' ? formatStars(amount) : formatMoney(amount);
+}
+
 const MONTHS_EN = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** A date in the catalog's zone: "27.11.2026" (ru, kk) or "27 Nov 2026" (en). */

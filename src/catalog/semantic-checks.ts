@@ -6,6 +6,7 @@ import { allowedPlaceholders, placeholdersOf } from './texts.js';
 import { isValidTimeZone, daysInMonth } from './time-zone.js';
 import { LANGUAGES, type CatalogFile, type Language, type TextInput } from './types.js';
 import { longestCallbackData, CALLBACK_DATA_LIMIT } from './callback-data-size.js';
+import { starsChecks } from './stars-checks.js';
 
 export type Report = (segments: Array<string | number>, message: string, atKey?: boolean) => void;
 
@@ -24,6 +25,7 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
   const products = file.products ?? {};
   const channelIds = Object.keys(file.channels);
   const itemIds = [...Object.keys(plans), ...Object.keys(products)];
+  starsChecks(raw, report);
 
   if (s.default_language && !languages.includes(s.default_language)) {
     report(['settings', 'default_language'], `${s.default_language} is not in settings.languages — add it there, or choose one of: ${languages.join(', ')}`);

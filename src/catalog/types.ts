@@ -19,6 +19,7 @@ export interface CatalogFile {
     access_mode?: AccessMode;
     invoice_lifetime?: string;
     phone_input?: PhoneInput;
+    payments?: PaymentMethod[];
     limits?: { open_invoices_per_customer?: number; invoices_per_hour?: number; phones_per_day?: number };
     notify_admins_on_payment?: boolean;
     backup_to_admins?: boolean;
@@ -35,6 +36,7 @@ interface PlanInput {
   title: TextInput;
   description?: TextInput;
   price: number;
+  stars?: number;
   period: string;
   channels: string[];
   trial_days?: number;
@@ -47,6 +49,7 @@ interface ProductInput {
   title: TextInput;
   description?: TextInput;
   price: number;
+  stars?: number;
   hidden?: boolean;
   deliver: { text?: TextInput; link?: string; file?: string; channels?: string[] };
 }
@@ -62,6 +65,8 @@ interface PromoInput {
 
 export type AccessMode = 'join_request' | 'invite_link';
 export type PhoneInput = 'both' | 'contact' | 'typed';
+/** How customers pay: a Kaspi invoice through AiPay, or Telegram Stars. */
+export type PaymentMethod = 'kaspi' | 'stars';
 
 /** A period of a subscription: whole days, or calendar months (a year is 12 months). */
 export type Period = { unit: 'days'; count: number } | { unit: 'months'; count: number };
@@ -78,6 +83,8 @@ export interface Plan {
   title: TextInput;
   description?: TextInput;
   price: number;
+  /** Price in Telegram Stars; undefined = not sold for Stars. */
+  stars?: number;
   period: Period;
   /** The period as written in the catalog, e.g. "1m". */
   periodText: string;
@@ -97,6 +104,8 @@ export interface Product {
   title: TextInput;
   description?: TextInput;
   price: number;
+  /** Price in Telegram Stars; undefined = not sold for Stars. */
+  stars?: number;
   hidden: boolean;
   deliver: {
     text?: TextInput;
@@ -142,6 +151,8 @@ export interface Settings {
   accessMode: AccessMode;
   invoiceLifetimeMs: number;
   phoneInput: PhoneInput;
+  /** Ways to pay offered, in the catalog's order (default: ['kaspi']). */
+  payments: PaymentMethod[];
   limits: { openInvoicesPerCustomer: number; invoicesPerHour: number; phonesPerDay: number };
   notifyAdminsOnPayment: boolean;
   backupToAdmins: boolean;
@@ -163,4 +174,9 @@ export interface Catalog {
 
 export function findItem(catalog: Catalog, id: string): Item | undefined {
   return catalog.plans.get(id) ?? catalog.products.get(id);
+}
+
+/** The ways this item can be paid for now: Kaspi when offered; Stars when offered and the item has a Stars price. */
+export function paymentMethodsOf(catalog: Catalog, item: Item): PaymentMethod[] {
+  return catalog.settings.payments.filter((m) => m === 'kaspi' || item.stars !== undefined);
 }

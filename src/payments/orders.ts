@@ -5,6 +5,8 @@ import type { Db } from '../storage/open-database.js';
 import { canMove, type OrderState } from './order-state.js';
 import type { Terms } from './terms.js';
 
+export type Currency = 'KZT' | 'XTR';
+
 export interface Order {
   id: number;
   externalId: string;
@@ -16,6 +18,8 @@ export interface Order {
   listPrice: number;
   promoCode: string | null;
   amount: number;
+  /** 'KZT' (Kaspi, amount in tenge) or 'XTR' (Telegram Stars, amount in Stars). */
+  currency: Currency;
   phone: string | null;
   language: Language;
   state: OrderState;
@@ -39,6 +43,7 @@ interface Row {
   list_price: number;
   promo_code: string | null;
   amount: number;
+  currency: Currency;
   phone: string | null;
   language: Language;
   state: OrderState;
@@ -62,6 +67,7 @@ const fromRow = (r: Row): Order => ({
   listPrice: r.list_price,
   promoCode: r.promo_code,
   amount: r.amount,
+  currency: r.currency,
   phone: r.phone,
   language: r.language,
   state: r.state,
@@ -81,6 +87,8 @@ export interface NewOrder {
   listPrice: number;
   promoCode?: string;
   amount: number;
+  /** default 'KZT' */
+  currency?: Currency;
   phone?: string;
   phoneSource?: 'contact' | 'typed' | 'saved';
   language: Language;
@@ -102,9 +110,9 @@ export class Orders {
 
   constructor(private readonly db: Db) {
     this.#insert = prepared(db, `
-      INSERT INTO orders (external_id, user_id, item_kind, item_id, purpose, terms, list_price, promo_code, amount,
+      INSERT INTO orders (external_id, user_id, item_kind, item_id, purpose, terms, list_price, promo_code, amount, currency,
                           phone, phone_source, language, state, created_at, updated_at, paid_at, paid_via)
-      VALUES (@externalId, @userId, @itemKind, @itemId, @purpose, @terms, @listPrice, @promoCode, @amount,
+      VALUES (@externalId, @userId, @itemKind, @itemId, @purpose, @terms, @listPrice, @promoCode, @amount, @currency,
               @phone, @phoneSource, @language, @state, @now, @now, @paidAt, @paidVia)`);
     this.#byId = prepared<[number], Row>(db, 'SELECT * FROM orders WHERE id = ?');
     this.#byExternal = prepared<[string], Row>(db, 'SELECT * FROM orders WHERE external_id = ?');
@@ -124,6 +132,7 @@ export class Orders {
         listPrice: o.listPrice,
         promoCode: o.promoCode ?? null,
         amount: o.amount,
+        currency: o.currency ?? 'KZT',
         phone: o.phone ?? null,
         phoneSource: o.phoneSource ?? null,
         language: o.language,

@@ -16,5 +16,6 @@ import { lifecycleMigration } from '../lifecycle/lifecycle-migration.js';
 import { inboxMigration } from '../inbox/inbox-migration.js';
 import { outboxSendClassMigration } from '../outbox/outbox-send-class-migration.js';
 import { eventsDedupeMigration } from '../payments/events-dedupe-migration.js';
+import { starsMigration } from '../payments/stars-migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration, lifecycleMigration, eventsDedupeMigration, inboxMigration, outboxSendClassMigration];
+export const MIGRATIONS: readonly Migration[] = [customersMigration, ordersMigration, outboxMigration, accessMigration, lifecycleMigration, eventsDedupeMigration, inboxMigration, outboxSendClassMigration, starsMigration];

@@ -19,6 +19,7 @@ export function toBotMessage(m: StoredMessage): BotMessage {
     ...(copy.source_text !== undefined ? { source_text: copy.source_text } : {}),
     ...(copy.reply_markup !== undefined ? { reply_markup: copy.reply_markup } : {}),
     ...(copy.document !== undefined ? { document: copy.document as unknown as Document } : {}),
+    ...(copy.invoice !== undefined ? { invoice: copy.invoice as unknown as NonNullable<BotMessage['invoice']> } : {}),
   };
 }
 
@@ -29,7 +30,7 @@ export function buttonLabels(m: BotMessage | undefined): string[] {
 
 /** A one-line description for error messages: `#3 "Choose a plan" [Monthly | Yearly]`. */
 export function describeMessage(m: BotMessage): string {
-  const body = m.text ?? (m.document ? `<document ${m.document.file_name ?? m.document.file_id}> ${m.caption ?? ''}` : '');
+  const body = m.text ?? (m.invoice ? `<invoice ${m.invoice.title}: ${m.invoice.total_amount} ${m.invoice.currency}>` : undefined) ?? (m.document ? `<document ${m.document.file_name ?? m.document.file_id}> ${m.caption ?? ''}` : '');
   const short = body.length > 80 ? `${body.slice(0, 77)}...` : body;
   const labels = buttonLabels(m);
   return `#${m.message_id} ${JSON.stringify(short)}${labels.length ? ` [${labels.join(' | ')}]` : ''}`;

@@ -1,4 +1,5 @@
 import type { CallbackAnswer } from './emulator-types.js';
+import type { StarsState } from './stars-methods.js';
 import type { RequestParams } from './request-params.js';
 import type { UpdateQueue } from './update-queue.js';
 import type { WebhookSender } from './webhook-sender.js';
@@ -32,6 +33,8 @@ export interface EmulatorCore {
   callbackAnswers: CallbackAnswer[];
   stats: { tooManyRequests: number; sent: number };
   settings: BotSettings;
+  /** Invoices, pre-checkout queries and Star transactions (see stars-methods.ts). */
+  stars: StarsState;
   /** See `TelegramEmulatorOptions.strictHtmlAmpersand`. */
   strictHtmlAmpersand: boolean;
 }

@@ -54,6 +54,8 @@ export interface BotMessage {
   /** The markup as sent: an inline keyboard, or a reply keyboard / removal / force reply. */
   reply_markup?: ReplyMarkup;
   document?: Document;
+  /** An invoice sent with sendInvoice. */
+  invoice?: { title: string; description: string; start_parameter: string; currency: string; total_amount: number };
 }
 
 /** One Bot API call the emulator answered (or is holding, for a `hang` fault: status 0). */
@@ -117,6 +119,13 @@ export interface ScriptedUser {
    * `my_chat_member` update), like Telegram's "Restart".
    */
   sendText(text: string): Promise<void>;
+  /**
+   * Pays the bot's invoice `m` (default: the latest bot message with an invoice) in Telegram Stars:
+   * a `pre_checkout_query` update; when the bot answers ok within 10 s, a `successful_payment`
+   * message from the user (a new charge id). Resolves with the charge, the bot's refusal, or
+   * 'timeout' (no answer in 10 s real time: nothing is charged).
+   */
+  payInvoice(m?: BotMessage): Promise<{ ok: true; chargeId: string } | { ok: false; error: string }>;
   /**
    * Presses the inline button whose label equals `label` (or matches the RegExp) in the bot's
    * latest message in this private chat, or in `opts.messageId`. Emits a `callback_query` carrying

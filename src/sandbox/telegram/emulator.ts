@@ -26,6 +26,7 @@ import type {
 import { FaultInjector, type FaultSpec } from './fault-injector.js';
 import { inviteLinkMethods } from './invite-link-methods.js';
 import { messageMethods } from './message-methods.js';
+import { StarsState, starsMethods } from './stars-methods.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { RequestParams } from './request-params.js';
 import { ScriptedUserImpl } from './scripted-user.js';
@@ -229,6 +230,7 @@ export async function startTelegramEmulator(opts: TelegramEmulatorOptions): Prom
       names: new Map(),
       menuButtons: new Map(),
     },
+    stars: new StarsState(clock),
     strictHtmlAmpersand: opts.strictHtmlAmpersand ?? true,
   };
   const faults = new FaultInjector();
@@ -240,6 +242,7 @@ export async function startTelegramEmulator(opts: TelegramEmulatorOptions): Prom
       ...chatMemberMethods(),
       ...inviteLinkMethods(),
       ...botSettingsMethods(),
+      ...starsMethods(),
     },
     faults,
     ...(opts.enforceRateLimits ? { rateLimiter: createRateLimiter({ clock }) } : {}),

@@ -25,6 +25,7 @@ import { buttonLabels, describeMessage, toBotMessage } from './bot-message.js';
 import type { EmulatorCore } from './emulator-core.js';
 import type { BotMessage, ScriptedUser, UserInfo } from './emulator-types.js';
 import { findInviteLink } from './invite-link-methods.js';
+import { sentInvoice, startCheckout } from './stars-methods.js';
 import { inlineKeyboardOf } from './reply-markup.js';
 import type { TextEntity } from './text-entities.js';
 import { isPresent, type StoredMessage, type UserState } from './world.js';
@@ -142,6 +143,14 @@ export class ScriptedUserImpl implements ScriptedUser {
     this.#startChat();
     const entities = commandEntities(text);
     this.#sendUserMessage({ text, ...(entities.length ? { entities } : {}) });
+  }
+
+  async payInvoice(m?: BotMessage): Promise<{ ok: true; chargeId: string } | { ok: false; error: string }> {
+    const target = m ?? this.messages().filter((x) => x.invoice !== undefined).at(-1);
+    const invoice = target && sentInvoice(this.#core.stars, this.id, target.message_id);
+    if (!target || !invoice) throw new Error(`payInvoice: the bot has sent user ${this.id} no invoice${m ? ` as #${m.message_id}` : ''}`);
+    this.#act(`payInvoice(#${target.message_id})`);
+    return startCheckout(this.#core, this.id, invoice);
   }
 
   async shareContact(opts: { phone?: string; ownContact?: boolean } = {}): Promise<void> {

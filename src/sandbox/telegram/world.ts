@@ -43,6 +43,10 @@ export interface StoredMessage {
   reply_markup?: ReplyMarkup;
   document?: Json;
   contact?: Json;
+  /** A bot's invoice (sendInvoice): title, description, currency, total_amount. */
+  invoice?: Json;
+  /** A user's service message: a payment that succeeded. */
+  successful_payment?: Json;
   deleted?: boolean;
 }
 
@@ -502,6 +506,8 @@ export class TelegramWorld {
     if (message.caption !== undefined && message.caption !== '') json.caption = message.caption;
     if (message.caption_entities?.length) json.caption_entities = message.caption_entities;
     if (message.contact) json.contact = message.contact;
+    if (message.invoice) json.invoice = message.invoice;
+    if (message.successful_payment) json.successful_payment = message.successful_payment;
     const keyboard = inlineKeyboardOf(message.reply_markup);
     if (keyboard) json.reply_markup = { inline_keyboard: keyboard };
     return json;
