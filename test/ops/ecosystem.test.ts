@@ -30,7 +30,8 @@ describe('ecosystem.config.cjs (pm2)', () => {
     expect(app!.script).toBe('dist/src/main.js');
     const scripts = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.prepare).toMatch(/build/);
-    expect(scripts.start).toMatch(/node( --[a-z-]+=\S+)* dist\/src\/main\.js$/);
+    // npm start builds first only when the code changed (scripts/run-built.mjs), then runs the same file.
+    expect(scripts.start).toMatch(/^node( --[a-z-]+=\S+)* scripts\/run-built\.mjs dist\/src\/main\.js$/);
     expect(app!.node_args).toEqual((scripts.start ?? "").match(/--[a-z-]+=\S+/g) ?? []);
   });
 
