@@ -1,5 +1,5 @@
 import { DAY } from '../catalog/duration.js';
-import { formatDateTime, formatMoney } from '../catalog/format.js';
+import { formatDateTime, formatMoney, formatStars } from '../catalog/format.js';
 import { localize } from '../catalog/texts.js';
 import { fromLocal, toLocal } from '../catalog/time-zone.js';
 import type { Catalog, TextInput } from '../catalog/types.js';
@@ -20,8 +20,9 @@ export interface Stats {
   activeByPlan: PlanCount[];
   /** Different people with at least one active subscription. */
   activeSubscribers: number;
-  revenueToday: { amount: number; payments: number };
-  revenueMonth: { amount: number; payments: number };
+  /** Tenge (Kaspi) and Telegram Stars kept apart: `amount` is tenge, `stars` is Stars, never summed. */
+  revenueToday: { amount: number; stars: number; payments: number };
+  revenueMonth: { amount: number; stars: number; payments: number };
   /** Monthly recurring revenue: each active paid subscription's price from its terms, per 30 days. */
   mrr: number;
   /** Paid extensions of an existing subscription (periods after its first) in the last 30 days. */
@@ -57,11 +58,11 @@ export function collectStats(db: Db, catalog: Catalog, now: number): Stats {
   });
   const starts = localPeriodStarts(now, catalog.settings.timezone);
   const revenue = (from: number) => {
-    const r = prepared<[number, number], { amount: number | null; payments: number }>(
+    const r = prepared<[number, number], { amount: number | null; stars: number | null; payments: number }>(
       db,
-      "SELECT sum(amount) AS amount, count(*) AS payments FROM orders WHERE state = 'paid' AND amount > 0 AND paid_at >= ? AND paid_at <= ?",
+      "SELECT sum(CASE WHEN currency = 'KZT' THEN amount END) AS amount, sum(CASE WHEN currency = 'XTR' THEN amount END) AS stars, count(*) AS payments FROM orders WHERE state = 'paid' AND amount > 0 AND paid_at >= ? AND paid_at <= ?",
     ).get(from, now)!;
-    return { amount: r.amount ?? 0, payments: r.payments };
+    return { amount: r.amount ?? 0, stars: r.stars ?? 0, payments: r.payments };
   };
   const mrr = prepared(
     db,
@@ -96,7 +97,8 @@ export function collectStats(db: Db, catalog: Catalog, now: number): Stats {
   };
 }
 
-const money = (r: { amount: number; payments: number }) => `${formatMoney(r.amount)} (${r.payments} payment${r.payments === 1 ? '' : 's'})`;
+const money = (r: { amount: number; stars: number; payments: number }) =>
+  `${formatMoney(r.amount)}${r.stars > 0 ? ` + ${formatStars(r.stars)}` : ''} (${r.payments} payment${r.payments === 1 ? '' : 's'})`;
 
 /** /stats as an admin reads it (HTML). */
 export function formatStats(s: Stats, catalog: Catalog): string {

@@ -94,12 +94,27 @@ describe('Telegram Stars', () => {
     expect(paid).toEqual({ ok: false, error: expect.stringMatching(/cancelled or has expired/) });
   });
 
+  it('keeps ₸ and ⭐ apart in /stats, never summed', async () => {
+    h.tg.addUser({ id: 306, first_name: 'Kairat', language_code: 'en' });
+    const { user } = await openStarsInvoice(306, 'monthly', /^Monthly/);
+    user.mark();
+    expect((await user.payInvoice()).ok).toBe(true);
+    await eventually(() => orderOf(306).state === 'paid', 5000, 'order paid');
+    // A Kaspi payment beside it, straight into the table: 4 900 ₸.
+    const kaspi = new Orders(h.app.db).create({ userId: 306, terms: orderOf(306).terms, listPrice: 4900, amount: 4900, language: 'en', state: 'paid' }, Date.now());
+    h.app.db.prepare("UPDATE orders SET paid_via = 'webhook' WHERE id = ?").run(kaspi.id);
+    const admin = h.tg.user(ADMIN_ID);
+    admin.mark();
+    await admin.sendText('/stats');
+    const stats = await admin.waitForMessage((m) => m.text?.includes('Revenue today') ?? false);
+    expect(stats.text).toContain(`Revenue today: 4${NBSP}900${NBSP}₸ + 250${NBSP}⭐ (2 payments)`);
+  });
+
   it('answers /paysupport with the support contact and how refunds work', async () => {
     const user = h.tg.addUser({ id: 305, first_name: 'Ilyas', language_code: 'en' });
     await user.sendText('/paysupport');
     const m = await user.waitForMessage();
     expect(m.text).toContain('@help_desk');
     expect(m.text).toMatch(/refunded in Stars/);
-    void ADMIN_ID;
   });
 });
