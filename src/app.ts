@@ -105,7 +105,7 @@ export interface AppOptions {
   /** How long start-up waits for Telegram's getMe (default: 15 000 ms). */
   initTimeoutMs?: number;
   /** Told of each catalog edit the app sees: applied, or refused with its problems (the playground's status line). */
-  onCatalogChange?: (change: { ok: true; catalog: Catalog; summary: string } | { ok: false; problems: CatalogProblem[] }) => void;
+  onCatalogChange?: (change: { ok: true; catalog: Catalog; summary: string; warnings: CatalogProblem[] } | { ok: false; problems: CatalogProblem[] }) => void;
 }
 
 export interface RunningApp {
@@ -123,12 +123,13 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** Loads the catalog or throws StartupError listing every problem. */
-export function loadCatalogOrThrow(path: string): Catalog {
+/** Loads the catalog or throws StartupError listing every problem; warnings do not stop it, they go to `log`. */
+export function loadCatalogOrThrow(path: string, log?: Logger): Catalog {
   const result = loadCatalog(path);
   if (!result.ok) {
     throw new StartupError(`The catalog has problems:\n${result.problems.map(formatProblem).join('\n')}\nFix them (npm run validate checks the file) and start again.`, result.problems);
   }
+  if (result.warnings.length > 0) log?.warn({ warnings: result.warnings.map(formatProblem) }, 'the catalog has warnings: it works, but npm run validate explains what to check');
   return result.catalog;
 }
 
@@ -159,7 +160,7 @@ export function openDatabaseOrExplain(path: string): Db {
  * must fix; `stop()` undoes it all in reverse.
  */
 export async function startApp(o: AppOptions): Promise<RunningApp> {
-  const catalog = new CatalogStore(loadCatalogOrThrow(o.catalogPath));
+  const catalog = new CatalogStore(loadCatalogOrThrow(o.catalogPath, o.log));
   releaseCatalogValidator();
   const db = openDatabaseOrExplain(o.databasePath);
   const stops: Array<() => Promise<void> | void> = [
@@ -303,7 +304,7 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       store: catalog,
       log: o.log,
       // The nightly backup keeps to 03:30 in the catalog's zone, also when the zone changes.
-      onReloaded: (summary) => {
+      onReloaded: (summary, warnings) => {
         void scheduler.setTimezone(catalog.current().settings.timezone);
         // Paid access follows the chats themselves: say what a renamed or removed channel means for it.
         const changes = describeChannelChanges(db, previous, catalog.current());
@@ -315,7 +316,15 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
             escapeHtml(`ℹ️ catalog.yaml reloaded. Channels that customers paid for changed:\n${changes.map((c) => `• ${c}`).join('\n')}`.slice(0, 4000)),
           );
         }
-        o.onCatalogChange?.({ ok: true, catalog: catalog.current(), summary });
+        if (warnings.length > 0) {
+          const shown = warnings.slice(0, 30).map(formatProblem);
+          const more = warnings.length > shown.length ? `\n… and ${warnings.length - shown.length} more (npm run validate lists them all).` : '';
+          outbox.notifyAdmins(
+            catalog.current().settings.admins,
+            escapeHtml(`ℹ️ catalog.yaml reloaded: it works, but check ${warnings.length === 1 ? 'this warning' : `these ${warnings.length} warnings`}:\n${shown.join('\n')}${more}`.slice(0, 4000)),
+          );
+        }
+        o.onCatalogChange?.({ ok: true, catalog: catalog.current(), summary, warnings });
       },
       onInvalid: (problems) => {
         o.onCatalogChange?.({ ok: false, problems });

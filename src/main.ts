@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { startPlayground as StartPlayground } from './sandbox/playground/start-playground.js';
-import { loadCatalog } from './catalog/load-catalog.js';
+import { loadCatalog, type LoadResult } from './catalog/load-catalog.js';
 import { formatProblem } from './catalog/problem.js';
 import { systemClock } from './clock.js';
 import { createLogger, redactBotTokens } from './logger.js';
@@ -106,7 +106,10 @@ async function main(): Promise<number> {
  */
 async function playground(settings: Settings): Promise<number> {
   const path = existsSync(settings.catalogPath) ? settings.catalogPath : 'catalog.example.yaml';
-  if (!loadCatalog(path).ok) return preview(settings);
+  // Said first, while the playground starts: the creator learns at once what the catalog is like.
+  const loaded = loadCatalog(path);
+  const code = preview(settings, path, loaded);
+  if (!loaded.ok) return code;
   const log = createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn' });
   let running: Awaited<ReturnType<typeof StartPlayground>>;
   try {
@@ -123,7 +126,6 @@ async function playground(settings: Settings): Promise<number> {
     if (error instanceof StartupError) return fail(error.message);
     throw error;
   }
-  preview(settings);
   console.log(
     `Meanwhile, try it without Telegram: open ${running.url} — your catalog as a working bot, with test customers, a Kaspi phone and a clock. Nothing there is real. Stop with Ctrl+C.`,
   );
@@ -135,14 +137,14 @@ async function playground(settings: Settings): Promise<number> {
   return 0;
 }
 
-/** No BOT_TOKEN: check the catalog and say, in one paragraph, what is ready and what is missing. */
-function preview(settings: Settings): number {
-  const path = existsSync(settings.catalogPath) ? settings.catalogPath : 'catalog.example.yaml';
-  const result = loadCatalog(path);
+/** No BOT_TOKEN: the catalog's problems, or in one paragraph what is ready and what is missing. */
+function preview(settings: Settings, path: string, result: LoadResult): number {
   if (!result.ok) {
     console.error(result.problems.map(formatProblem).join('\n'));
-    return fail(`${path} has ${result.problems.length} problem(s), listed above. Fix them and run npm start again.`);
+    const errors = result.problems.filter((p) => p.severity === 'error').length;
+    return fail(`${path} has ${errors} problem(s), listed above. Fix them and run npm start again.`);
   }
+  if (result.warnings.length > 0) console.error(result.warnings.map(formatProblem).join('\n'));
   const missing = [
     ['BOT_TOKEN', settings.botToken],
     ['AIPAY_API_KEY', settings.aipayApiKey],

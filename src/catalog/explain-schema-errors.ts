@@ -1,6 +1,7 @@
 import type { SchemaError } from './schema-validator.js';
 import { closest } from './problem.js';
 import { CALLBACK_DATA_LIMIT, longestCallbackData } from './callback-data-size.js';
+import { looksLikePhone, PHONE_NOT_ID } from './semantic-checks.js';
 
 /** A schema error turned into words: where (path segments, key or value) and what to do. */
 export interface Explained {
@@ -83,7 +84,7 @@ function explainOneOf(error: SchemaError): string {
   if (error.schemaPath.endsWith('$defs/text/oneOf'))
     return `must be a text — write "your text" in quotes, or one per language: { ru: "...", kk: "...", en: "..." }`;
   if (error.schemaPath.includes('promo_codes')) {
-    const promo = (error.data ?? {}) as Record<string, unknown>;
+    const promo = error.data !== null && typeof error.data === 'object' ? (error.data as Record<string, unknown>) : {};
     return 'percent' in promo && 'amount' in promo
       ? 'has both `percent` and `amount` — keep only one of them'
       : 'has no discount — add `percent: 10` (percent off) or `amount: 1000` (tenge off)';
@@ -117,6 +118,9 @@ function explainType(error: SchemaError, segments: Array<string | number>): stri
   const expected = String(error.params.type);
   const value = error.data;
   const field = segments[segments.length - 1];
+  if (segments[0] === 'settings' && segments[1] === 'admins' && typeof value === 'string' && looksLikePhone(value)) {
+    return `"${value}" ${PHONE_NOT_ID}`;
+  }
   if (segments[0] === 'settings' && segments[1] === 'admins' && typeof value === 'string') {
     return `"${value}" is not a numeric Telegram id — admins are listed by number, not @username: ask each admin to send /whoami to the bot and paste the number it answers`;
   }

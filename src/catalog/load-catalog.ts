@@ -2,13 +2,23 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import { buildCatalog } from './build-catalog.js';
+import { catalogWarnings } from './catalog-warnings.js';
 import { explainSchemaErrors } from './explain-schema-errors.js';
-import { dottedPath, type CatalogProblem } from './problem.js';
+import { explainYamlErrors } from './explain-yaml-errors.js';
+import { dottedPath, type CatalogProblem, type Severity } from './problem.js';
 import { catalogValidator } from './schema-validator.js';
 import { semanticChecks } from './semantic-checks.js';
+import { sourceWarnings } from './source-warnings.js';
 import type { Catalog, CatalogFile } from './types.js';
 
-export type LoadResult = { ok: true; catalog: Catalog; summary: string } | { ok: false; problems: CatalogProblem[] };
+/**
+ * A catalog that loads, with its warnings (possibly none), or the problems that keep it from
+ * loading: every error, and the warnings found beside them, sorted by line (`severity` tells
+ * them apart). Only errors make `ok` false.
+ */
+export type LoadResult =
+  | { ok: true; catalog: Catalog; summary: string; warnings: CatalogProblem[] }
+  | { ok: false; problems: CatalogProblem[] };
 
 /**
  * Reads and validates a catalog file. Never throws for anything the creator can get wrong:
@@ -39,21 +49,9 @@ export function parseCatalog(source: string, path: string): LoadResult {
   // resolveKnownTags: false keeps `!!binary`, `!!set` and friends as plain text and maps, never Buffers or Sets.
   const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false, resolveKnownTags: false });
   const at = (offset: number) => lineCounter.linePos(offset);
-  const problems: CatalogProblem[] = [];
-
-  // After a tab, or on a line already reported, the parser's further complaints are echoes of the first.
-  const tabs = doc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
-  const reportedLines = new Set<number>();
-  for (const error of tabs.length > 0 ? tabs : doc.errors) {
-    // The parser notices a missing closing quote where the text ends; the creator needs the opening one.
-    const quote = error.code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(error.message)?.[1] : undefined;
-    const opening = quote ? source.lastIndexOf(quote, error.pos[0] - 1) : -1;
-    const { line, col } = at(opening >= 0 ? opening : error.pos[0]);
-    if (reportedLines.has(line)) continue;
-    reportedLines.add(line);
-    problems.push({ file, line, col, path: '', message: explainYamlError(error.code, error.message, source.slice(error.pos[0])) });
+  if (doc.errors.length > 0) {
+    return { ok: false, problems: explainYamlErrors(doc.errors, source, lineCounter).map((p) => ({ file, severity: 'error', path: '', ...p })) };
   }
-  if (problems.length > 0) return { ok: false, problems };
 
   let data: unknown;
   try {
@@ -66,16 +64,20 @@ export function parseCatalog(source: string, path: string): LoadResult {
     const message = /excessive alias/i.test((error as Error).message)
       ? 'YAML syntax: aliases (*name) repeat the same part too many times — write the values out instead'
       : `YAML syntax: the alias *${name} refers to nothing — define &${name} above it, or put the value in quotes`;
-    return { ok: false, problems: [{ file, line, col, path: '', message }] };
+    return { ok: false, problems: [{ file, line, col, path: '', severity: 'error', message }] };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return wholeFile(file, `${data === null || data === undefined ? 'the file is empty' : 'the file has no settings'} — start from a copy of catalog.example.yaml`);
   }
 
-  const report = (segments: Array<string | number>, message: string, atKey = false) => {
+  const problems: CatalogProblem[] = [];
+  const reporter = (severity: Severity) => (segments: Array<string | number>, message: string, atKey = false) => {
     const { line, col } = at(locate(doc, segments, atKey));
-    problems.push({ file, line, col, path: dottedPath(segments), message });
+    problems.push({ file, line, col, path: dottedPath(segments), severity, message });
   };
+  const report = reporter('error');
+  const warn = reporter('warning');
+  sourceWarnings(doc, source, warn);
 
   const validate = catalogValidator();
   const settings = (data as { settings?: unknown }).settings;
@@ -89,16 +91,20 @@ export function parseCatalog(source: string, path: string): LoadResult {
   }
   // Without usable settings (a misspelt `setings:`, `languages: ru, kk`), every text in another
   // language would be reported too: one real mistake, dozens of echoes. Those checks wait for it.
-  if (!languagesUnknown) semanticChecks(data, dirname(path), report);
-  if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
+  if (!languagesUnknown) {
+    semanticChecks(data, dirname(path), report);
+    catalogWarnings(data, warn);
+  }
+  const found = dedupe(problems);
+  if (found.some((p) => p.severity === 'error')) return { ok: false, problems: found };
 
   const catalog = buildCatalog(data as CatalogFile, path);
-  return { ok: true, catalog, summary: summarize(file, catalog) };
+  return { ok: true, catalog, summary: summarize(file, catalog), warnings: found };
 }
 
 /** A problem with the file as a whole, reported at its first line. */
 function wholeFile(file: string, message: string): LoadResult {
-  return { ok: false, problems: [{ file, line: 1, col: 1, path: '', message }] };
+  return { ok: false, problems: [{ file, line: 1, col: 1, path: '', severity: 'error', message }] };
 }
 
 function summarize(file: string, c: Catalog): string {
@@ -165,32 +171,4 @@ function locate(doc: Document, segments: ReadonlyArray<string | number>, atKey: 
     }
   }
   return offset;
-}
-
-const YAML_HINTS: Record<string, string> = {
-  DUPLICATE_KEY: 'a key appears twice in the same place — remove or rename one of them',
-  MULTIPLE_DOCS: 'a line with --- starts a second document — remove that line; the whole catalog is one document',
-  TAB_AS_INDENT: 'a tab is used for indentation — YAML needs spaces; replace the tab with spaces',
-  BAD_INDENT: 'the indentation is off — align this line with the other fields at the same level, using spaces',
-  MISSING_CHAR: 'a quote or bracket is not closed — add the closing " or ] or }',
-  BAD_SCALAR_START: 'this value starts with a character YAML reserves — put the value in quotes',
-  MULTILINE_IMPLICIT_KEY: 'a line is missing its "key:" or a quote is not closed above — check this line and the one before',
-  UNEXPECTED_TOKEN: 'YAML cannot read this line — check the colon after the key and the quotes',
-  BLOCK_AS_IMPLICIT_KEY: 'a value continues on a line that looks like a key — check the indentation and the colon',
-  BAD_DIRECTIVE: 'a line starting with % is not allowed here — remove it or quote the value',
-  BAD_ALIAS: 'an alias (*name) refers to nothing — define the &name first, or quote the value',
-  IMPOSSIBLE: 'YAML cannot read this part — check the quotes and indentation',
-};
-
-/** `rest` is the source from the error's position on, to name the key of a duplicate. */
-function explainYamlError(code: string, message: string, rest: string): string {
-  const key = /^[^\s:#,{}[\]][^:\n]{0,63}(?=:)/.exec(rest)?.[0]?.trim();
-  if (code === 'DUPLICATE_KEY' && key) return `YAML syntax: \`${key}\` appears twice in the same place — remove or rename one of them`;
-  const quote = code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(message)?.[1] : undefined;
-  if (quote) return `YAML syntax: this quote is not closed — add the closing ${quote} at the end of the text`;
-  const bracket = code === 'BAD_INDENT' ? /end with an? ([\]}])/.exec(message)?.[1] : undefined;
-  if (bracket) return `YAML syntax: a ${bracket === ']' ? '[' : '{'} above is not closed — add the closing ${bracket}`;
-  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
-  const hint = YAML_HINTS[code] ?? 'check the indentation, colons and quotes on this line';
-  return YAML_HINTS[code] ? `YAML syntax: ${hint}` : `YAML syntax: ${first} — ${hint}`;
 }

@@ -1,5 +1,13 @@
+/**
+ * How bad a problem is: an `error` keeps the catalog from loading (start-up refuses it, a reload
+ * keeps the previous one); a `warning` is a catalog that works but is probably not what the
+ * creator meant (`npm run validate -- --strict` treats warnings as errors).
+ */
+export type Severity = 'error' | 'warning';
+
 /** One thing wrong in catalog.yaml, with where it is and how to fix it. */
 export interface CatalogProblem {
+  severity: Severity;
   /** File name as shown to the creator, e.g. "catalog.yaml". */
   file: string;
   line: number;
@@ -10,10 +18,14 @@ export interface CatalogProblem {
   message: string;
 }
 
-/** `catalog.yaml:12:5  plans.monthly.price  must be a whole number — write 4900` */
+/**
+ * `catalog.yaml:12:5  plans.monthly.price  must be a whole number — write 4900`; a warning says so:
+ * `catalog.yaml:2:13  settings.bot_name  warning: YAML reads everything after " #" as a comment, …`
+ */
 export function formatProblem(p: CatalogProblem): string {
-  return `${p.file}:${p.line}:${p.col}  ${p.path || '(file)'}  ${p.message}`;
+  return `${p.file}:${p.line}:${p.col}  ${p.path || '(file)'}  ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
 }
+
 
 /** Joins JSON-pointer-like segments as the creator reads them: plans.monthly.channels[1]. */
 export function dottedPath(segments: ReadonlyArray<string | number>): string {

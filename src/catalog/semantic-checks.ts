@@ -34,6 +34,9 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
     const guess = closest(s.timezone, Intl.supportedValuesOf('timeZone'));
     report(['settings', 'timezone'], `"${s.timezone}" is not a time zone — ${guess ? `did you mean ${guess}? ` : ''}write a name like Asia/Almaty`);
   }
+  (s.admins ?? []).forEach((id, i) => {
+    if (looksLikePhone(id)) report(['settings', 'admins', i], `${id} ${PHONE_NOT_ID}`);
+  });
   const quiet = s.reminders?.quiet_hours;
   if (quiet && quiet.from === quiet.to) {
     report(['settings', 'reminders', 'quiet_hours'], 'quiet hours start and end at the same time — make `to` differ from `from`, or remove quiet_hours');
@@ -136,6 +139,19 @@ export function semanticChecks(raw: unknown, catalogDir: string, report: Report)
   checkTexts(file, languages, report);
 }
 
+/**
+ * A Kazakh or Russian phone number written as a number (77011234567, 87011234567, +7 701 …),
+ * 11 digits from 7 or 8: Telegram user ids are shorter.
+ */
+export function looksLikePhone(id: number | string): boolean {
+  const digits = String(id).replace(/[\s()+-]/g, '');
+  return /^[78]\d{10}$/.test(digits) && /^\+?[\d\s()-]+$/.test(String(id));
+}
+
+/** What to say about an admin written as a phone number (after the number itself). */
+export const PHONE_NOT_ID =
+  "looks like a phone number, not a Telegram id — this admin would get nothing: ask them to press Start in the bot and send /whoami, and paste the number it answers";
+
 function isRealDate(date: string): boolean {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
@@ -202,11 +218,15 @@ const entries = (v: unknown): Array<[string, Obj]> =>
   isObj(v) ? Object.entries(v).filter((e): e is [string, Obj] => isObj(e[1])) : [];
 const textOf = (v: unknown): TextInput | undefined => (typeof v === 'string' || isObj(v) ? (v as TextInput) : undefined);
 
+/** Whole numbers, each at its own index (NaN for anything else), so reports point at the right entry. */
+const ints = (v: unknown): number[] | undefined => (Array.isArray(v) ? v.map((x) => (Number.isInteger(x) ? (x as number) : NaN)) : undefined);
+const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
+
 /**
  * The parts of a possibly schema-invalid catalog that the cross-checks read, with every
  * wrongly typed value dropped, so one mistake never hides the others.
  */
-function wellTyped(raw: unknown): CatalogFile {
+export function wellTyped(raw: unknown): CatalogFile {
   const root = isObj(raw) ? raw : {};
   const settings = isObj(root.settings) ? root.settings : {};
   const reminders = isObj(settings.reminders) ? settings.reminders : {};
@@ -219,7 +239,10 @@ function wellTyped(raw: unknown): CatalogFile {
       default_language: (LANGUAGES as readonly unknown[]).includes(settings.default_language) ? (settings.default_language as Language) : undefined,
       timezone: str(settings.timezone),
       invoice_lifetime: str(settings.invoice_lifetime),
+      admins: ints(settings.admins),
       reminders: {
+        days_before_end: ints(reminders.days_before_end),
+        time: str(reminders.time),
         quiet_hours: quiet && str(quiet.from) && str(quiet.to) ? { from: str(quiet.from)!, to: str(quiet.to)! } : undefined,
       },
     },
@@ -229,7 +252,15 @@ function wellTyped(raw: unknown): CatalogFile {
     plans: Object.fromEntries(
       entries(root.plans).map(([id, p]) => [
         id,
-        { title: textOf(p.title)!, description: textOf(p.description), price: 0, period: str(p.period) ?? '', channels: strings(p.channels) ?? [], hidden: p.hidden === true },
+        {
+          title: textOf(p.title)!,
+          description: textOf(p.description),
+          price: int(p.price) ?? 0,
+          period: str(p.period) ?? '',
+          channels: strings(p.channels) ?? [],
+          trial_days: int(p.trial_days),
+          hidden: p.hidden === true,
+        },
       ]),
     ),
     products: Object.fromEntries(
@@ -240,7 +271,7 @@ function wellTyped(raw: unknown): CatalogFile {
           {
             title: textOf(p.title)!,
             description: textOf(p.description),
-            price: 0,
+            price: int(p.price) ?? 0,
             hidden: p.hidden === true,
             deliver: { text: textOf(d.text), file: str(d.file), channels: strings(d.channels) },
           },

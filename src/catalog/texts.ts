@@ -8,14 +8,16 @@ export type TextKey = string;
 export type DefaultTexts = Readonly<Record<Language, Readonly<Record<TextKey, string>>>>;
 
 let defaults: DefaultTexts | undefined;
+const builtIn: Partial<Record<Language, Readonly<Record<TextKey, string>>>> = {};
+
+/** The built-in texts of one language, from config/texts/<lang>.yaml, read once. Throws if the file is missing. */
+function builtInTexts(lang: Language): Readonly<Record<TextKey, string>> {
+  return (builtIn[lang] ??= parse(readFileSync(join(projectRoot, 'config', 'texts', `${lang}.yaml`), 'utf8')) as Record<string, string>);
+}
 
 /** The built-in texts from config/texts/<lang>.yaml, read once. Throws if a file is missing. */
 export function defaultTexts(): DefaultTexts {
-  if (!defaults) {
-    const read = (lang: Language) =>
-      parse(readFileSync(join(projectRoot, 'config', 'texts', `${lang}.yaml`), 'utf8')) as Record<string, string>;
-    defaults = { ru: read('ru'), kk: read('kk'), en: read('en') };
-  }
+  defaults ??= { ru: builtInTexts('ru'), kk: builtInTexts('kk'), en: builtInTexts('en') };
   return defaults;
 }
 
@@ -31,7 +33,7 @@ const COMMON_PLACEHOLDERS = ['bot_name'];
 
 /** Placeholders a text key accepts; undefined for an unknown key. */
 export function allowedPlaceholders(key: TextKey): string[] | undefined {
-  const en = defaultTexts().en[key];
+  const en = builtInTexts('en')[key]; // only English: validating reads one file, not three
   return en === undefined ? undefined : [...new Set([...placeholdersOf(en), ...COMMON_PLACEHOLDERS])];
 }
 

@@ -12,8 +12,8 @@ export interface CatalogReloaderOptions {
   log: Logger;
   /** A saved edit is invalid: the running catalog stays; tell the admins every problem. */
   onInvalid: (problems: CatalogProblem[]) => void;
-  /** A valid edit is live. */
-  onReloaded?: (summary: string) => void;
+  /** A valid edit is live; `warnings` (possibly none) are what it still should look at. */
+  onReloaded?: (summary: string, warnings: CatalogProblem[]) => void;
   /** Quiet time after the last change before reloading (default: 300 ms); editors write in bursts. */
   debounceMs?: number;
 }
@@ -70,8 +70,9 @@ export class CatalogReloader {
     }
     this.#lastText = undefined;
     this.o.store.swap(result.catalog);
-    this.o.log.info({ reason, summary: result.summary }, 'catalog reloaded');
-    this.o.onReloaded?.(result.summary);
+    const warnings = result.warnings.map(formatProblem);
+    this.o.log.info({ reason, summary: result.summary, ...(warnings.length > 0 ? { warnings } : {}) }, 'catalog reloaded');
+    this.o.onReloaded?.(result.summary, result.warnings);
     return true;
   }
 

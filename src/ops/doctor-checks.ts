@@ -166,11 +166,20 @@ export async function checkChannels(api: TelegramChecksApi, bot: { id: number; u
 
 // ---- catalog --------------------------------------------------------------------------------
 
-/** The catalog loads without problems; otherwise every problem with its line. */
+/** The catalog loads without problems (⚠️ with its warnings); otherwise every problem with its line. */
 export function checkCatalog(load: LoadResult, path: string): CheckResult {
   const file = baseName(path);
-  if (load.ok) return { status: 'ok', title: `Catalog: ${load.summary}` };
-  const n = load.problems.length;
+  if (load.ok && load.warnings.length === 0) return { status: 'ok', title: `Catalog: ${load.summary}` };
+  if (load.ok) {
+    const w = load.warnings.length;
+    return {
+      status: 'warn',
+      title: `Catalog: ${load.summary} It has ${w} warning${w === 1 ? '' : 's'}`,
+      details: load.warnings.map(formatProblem),
+      fix: `The bot runs with ${w === 1 ? 'it' : 'them'}; change ${file} where ${w === 1 ? 'it says' : 'they say'} if that is not what you meant.`,
+    };
+  }
+  const n = load.problems.filter((p) => p.severity === 'error').length;
   return {
     status: 'fail',
     title: `Catalog ${file} has ${n} problem${n === 1 ? '' : 's'}`,

@@ -68,6 +68,65 @@ const CASES: Case[] = [
     expected: ['unclosed-quote.yaml:2:13  (file)  YAML syntax: this quote is not closed — add the closing " at the end of the text'],
   },
   {
+    fixture: 'unclosed-bracket',
+    behaviour: 'a [ never closed is reported on its own line, not where the parser gave up',
+    expected: ["unclosed-bracket.yaml:14:15  (file)  YAML syntax: this [ is not closed — add the closing ] after the list's last entry"],
+  },
+  {
+    fixture: 'hash-hides-closing-brace',
+    behaviour: 'a # that turns the end of a { … } line into a comment is named, once, on that line',
+    expected: [
+      'hash-hides-closing-brace.yaml:11:12  (file)  YAML syntax: this { is not closed: the # on this line starts a comment, which hides the rest of the line — put the text with # in quotes "…"',
+    ],
+  },
+  {
+    fixture: 'list-continues-underindented',
+    behaviour: 'a [ … ] list going on over a line indented too little asks to indent that line more',
+    expected: [
+      'list-continues-underindented.yaml:15:1  (file)  YAML syntax: this line continues the list opened by [ on line 14, but is not indented more than line 14 — indent this line more (at least 5 spaces)',
+    ],
+  },
+  {
+    fixture: 'indented-too-far',
+    behaviour: 'a field indented too far is told to indent less, to line up with the field above',
+    expected: ['indented-too-far.yaml:12:1  (file)  YAML syntax: this line is indented too far (6 spaces) — indent this line less to line up with `title` on line 11 (4 spaces)'],
+  },
+  {
+    fixture: 'indented-too-little',
+    behaviour: 'a field indented too little is told to indent more, to line up with the field above',
+    expected: [
+      'indented-too-little.yaml:12:1  (file)  YAML syntax: this line is indented too little (3 spaces) — indent this line more to line up with `title` on line 11 (4 spaces)',
+    ],
+  },
+  {
+    fixture: 'first-field-indented-too-far',
+    behaviour: 'a plan whose first field alone is indented too far names that field, not the correct ones below it',
+    expected: [
+      'first-field-indented-too-far.yaml:11:1  (file)  YAML syntax: this line is indented too far (6 spaces) — indent this line less to line up with `price` on line 12 (4 spaces)',
+    ],
+  },
+  {
+    fixture: 'field-left-its-plan',
+    behaviour: 'a field indented too little in the middle of a plan names that field, not the next one the parser stops at',
+    expected: [
+      'field-left-its-plan.yaml:12:1  (file)  YAML syntax: this line is indented too little (2 spaces) — indent this line more to line up with `period` on line 13 (4 spaces)',
+    ],
+  },
+  {
+    fixture: 'typographic-quotes-syntax',
+    behaviour: 'typographic quotes that break a line are named as not YAML quotes',
+    expected: [
+      'typographic-quotes-syntax.yaml:11:12  (file)  YAML syntax: “ is a typographic quote, which YAML does not read as a quote, so it cannot read this line — put the text in straight quotes "…" instead',
+    ],
+  },
+  {
+    fixture: 'admin-phone-number',
+    behaviour: 'an admin written as a phone number is refused: that admin would get nothing',
+    expected: [
+      'admin-phone-number.yaml:3:12  settings.admins[0]  77011234567 looks like a phone number, not a Telegram id — this admin would get nothing: ask them to press Start in the bot and send /whoami, and paste the number it answers',
+    ],
+  },
+  {
     fixture: 'duplicate-key',
     behaviour: 'a key written twice is named at its second place',
     expected: ['duplicate-key.yaml:14:5  (file)  YAML syntax: `price` appears twice in the same place — remove or rename one of them'],
@@ -369,12 +428,13 @@ describe('loadCatalog: one mistake per fixture', () => {
 });
 
 describe('loadCatalog: the whole file', () => {
-  it('reports every mistake of a catalog with many, ordered by line', () => {
+  it('reports every mistake of a catalog with many, and the warnings beside them, ordered by line', () => {
     const result = parseCatalog(MANY_MISTAKES, join(projectRoot, 'catalog.yaml'));
     expect(lines(result)).toEqual([
       'catalog.yaml:4:13  settings.timezone  "Asia/Almati" is not a time zone — did you mean Asia/Almaty? write a name like Asia/Almaty',
       'catalog.yaml:5:12  settings.admins[0]  "@anna_admin" is not a numeric Telegram id — admins are listed by number, not @username: ask each admin to send /whoami to the bot and paste the number it answers',
       "catalog.yaml:9:14  channels.main.chat_id  123456789 is a person's id, not a channel's — channel ids are negative, like -1001234567890; add the bot to the channel as admin and it tells you the id",
+      'catalog.yaml:14:12  plans.monthly.title  warning: no en translation — customers who chose en see the ru text instead; add en: "…"',
       'catalog.yaml:14:29  plans.monthly.title.kk  kk is not enabled — add kk to settings.languages, or remove this translation',
       'catalog.yaml:15:12  plans.monthly.price  "4900 тг" must be a plain number — write 4900 (no spaces, quotes or currency)',
       'catalog.yaml:16:13  plans.monthly.period  a period of 0m gives no access — write at least 1d or 1m',
@@ -385,7 +445,8 @@ describe('loadCatalog: the whole file', () => {
       'catalog.yaml:29:3  texts.welcom  unknown text `welcom` — did you mean `welcome`?',
     ]);
     const problems = result.ok ? [] : result.problems;
-    expect(problems).toHaveLength(11);
+    expect(problems).toHaveLength(12);
+    expect(problems.filter((p) => p.severity === 'warning')).toHaveLength(1);
     expect(problems.map((p) => p.line)).toEqual([...problems.map((p) => p.line)].sort((a, b) => a - b));
   });
 
@@ -498,8 +559,8 @@ describe('npm run validate (dist/src/cli/validate.js)', () => {
       const out = run(path);
       expect(out.status).toBe(1);
       const printed = out.stdout.split('\n');
-      expect(printed.slice(0, 11)).toEqual(lines(parseCatalog(MANY_MISTAKES, path)));
-      expect(printed.slice(11)).toEqual(['', '11 problems found. Fix them and run npm run validate again.', '']);
+      expect(printed.slice(0, 12)).toEqual(lines(parseCatalog(MANY_MISTAKES, path)));
+      expect(printed.slice(12)).toEqual(['', '11 problems and 1 warning found. Fix them and run npm run validate again.', '']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

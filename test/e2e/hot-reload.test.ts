@@ -57,6 +57,17 @@ describe('editing catalog.yaml while the bot runs', () => {
     expect((await u.waitForMessage()).text).toContain('4\u00a0900\u00a0₸');
   });
 
+  it('applies an edit that has only warnings and tells the admins each warning with its line', async () => {
+    const admin = h.tg.user(ADMIN_ID);
+    admin.mark();
+    writeFileSync(h.catalogPath, WITH_WEEKLY.replace('{ ru: "Неделя", en: "Weekly" }', '{ ru: "Неделя" }'));
+    await until(() => h.app.catalog.current().plans.has('weekly'), 'the reload');
+    const alert = await admin.waitForMessage((m) => m.text?.includes('reloaded: it works, but check') ?? false, 8000);
+    expect(alert.text).toMatch(
+      /^ℹ️ catalog\.yaml reloaded: it works, but check this warning:\ncatalog\.yaml:\d+:\d+ {2}plans\.weekly\.title {2}warning: no en translation — customers who chose en see the ru text instead; add en: "…"$/,
+    );
+  });
+
   it('reloads on SIGHUP the same way (reloadCatalog)', async () => {
     writeFileSync(h.catalogPath, WITH_WEEKLY);
     expect(h.app.reloadCatalog()).toBe(true);

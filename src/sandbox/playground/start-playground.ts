@@ -81,6 +81,7 @@ interface UserAction {
 interface CatalogStatus {
   ok: boolean;
   summary?: string;
+  /** When ok, its warnings; else its errors and warnings (`severity` tells them apart). */
   problems: Array<CatalogProblem & { text: string }>;
   checkedAt: number;
 }
@@ -159,7 +160,8 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
     stops.push(() => aipay.close());
 
     // The status line follows the app's own catalog reloads.
-    let status: CatalogStatus = { ok: true, summary: first.summary, problems: [], checkedAt: Date.now() };
+    const shown = (problems: CatalogProblem[]) => problems.map((p) => ({ ...p, text: formatProblem(p) }));
+    let status: CatalogStatus = { ok: true, summary: first.summary, problems: shown(first.warnings), checkedAt: Date.now() };
     const app = await startApp({
       botToken: token,
       telegramApiRoot: tg.apiRoot,
@@ -177,10 +179,10 @@ export async function startPlayground(o: PlaygroundOptions): Promise<RunningPlay
       initTimeoutMs: 5000,
       onCatalogChange: (change) => {
         if (change.ok) {
-          status = { ok: true, summary: change.summary, problems: [], checkedAt: Date.now() };
+          status = { ok: true, summary: change.summary, problems: shown(change.warnings), checkedAt: Date.now() };
           addChats(change.catalog);
         } else {
-          status = { ok: false, problems: change.problems.map((p) => ({ ...p, text: formatProblem(p) })), checkedAt: Date.now() };
+          status = { ok: false, problems: shown(change.problems), checkedAt: Date.now() };
         }
       },
     });

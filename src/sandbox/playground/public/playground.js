@@ -278,15 +278,22 @@ function renderChats() {
 function renderCatalog() {
   const box = $('catalog-status');
   const c = state.catalog;
+  // Errors are .problem, warnings .warning: the catalog works with warnings, they are worth a look.
+  const list = () =>
+    el('ul', {}, c.problems.map((p) => {
+      const warning = p.severity === 'warning';
+      return el('li', { class: warning ? 'warning' : 'problem' }, el('strong', {}, `${warning ? '⚠ warning, ' : ''}line ${p.line}, column ${p.col}`), ` ${p.path || '(file)'} — ${p.message}`);
+    }));
   if (c.ok) {
     box.className = 'catalog-status ok';
     box.replaceChildren(`✓ ${c.path} is live — edit and save it, the bot reloads it. ${c.summary || ''}`);
+    if (c.problems.length > 0) box.append(el('div', {}, `It works, but check ${c.problems.length === 1 ? 'this warning' : `these ${c.problems.length} warnings`}:`), list());
     return;
   }
   box.className = 'catalog-status bad';
   box.replaceChildren(
     el('div', {}, `✗ Your last edit of ${c.path} was not applied — the bot keeps the previous version. Fix and save again:`),
-    el('ul', {}, c.problems.map((p) => el('li', { class: 'problem' }, el('strong', {}, `line ${p.line}, column ${p.col}`), ` ${p.path || '(file)'} — ${p.message}`))),
+    list(),
   );
 }
 
