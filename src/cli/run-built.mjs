@@ -2,9 +2,9 @@
 // since the last build. `npm start`, `npm run validate`, doctor, backup and restore thus start at
 // once instead of compiling every time (`npm ci` builds through `prepare`; `git pull` changes files).
 //
-//   node scripts/run-built.mjs dist/src/cli/validate.js [args…]   build if stale, then run it, in this process
-//   node scripts/run-built.mjs                                    build if stale
-//   node scripts/run-built.mjs --force                            build anyway (`npm run build`)
+//   node src/cli/run-built.mjs dist/src/cli/validate.js [args…]   build if stale, then run it, in this process
+//   node src/cli/run-built.mjs                                    build if stale
+//   node src/cli/run-built.mjs --force                            build anyway (`npm run build`)
 //
 // A successful build records a fingerprint of its inputs (every file's path, size and mtime under
 // src/ and bench/, the tsconfig files and package-lock.json) in dist/.build-stamp: an edited, new,
@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const stampPath = join(root, 'dist', '.build-stamp');
 /** What tsconfig.build.json compiles, and what decides how. */
 const inputs = ['src', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
