@@ -17,6 +17,48 @@
 // Settings: the bot reads .env from this folder itself (cwd below), at every start — so a change
 // to .env needs only `pm2 reload subscription-bot`. Nothing is set here. A variable exported in
 // the shell that ran `pm2 start` wins over .env (pm2 passes its environment on).
+//
+// Continuous copy (README, Continuous copy with Litestream): when LITESTREAM_REPLICA_URL is set,
+// a second app, subscription-bot-litestream, runs Litestream beside the bot. This file reads .env
+// for it (LITESTREAM_REPLICA_URL, DATABASE_PATH) when pm2 loads it: after setting or removing the
+// replica, run `pm2 start ecosystem.config.cjs` (starts what is missing) or
+// `pm2 delete subscription-bot-litestream`.
+
+const { existsSync, readFileSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
+const { parseEnv } = require('node:util');
+
+/** A setting as the bot reads it: the environment first, then .env; blank = unset. */
+function setting(name) {
+  const envFile = join(__dirname, '.env');
+  const fromFile = existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {};
+  const value = (process.env[name] ?? fromFile[name] ?? '').trim();
+  return value === '' ? undefined : value;
+}
+
+/** The Litestream binary npm installed for this machine (an optional dependency of @flydotio/litestream). */
+function litestreamBinary() {
+  const pkg = `@flydotio/litestream-${process.platform}-${process.arch}`;
+  try {
+    return join(dirname(require.resolve(`${pkg}/package.json`, { paths: [__dirname] })), 'litestream');
+  } catch {
+    return join(__dirname, 'node_modules', pkg, 'litestream'); // missing: `litestream.js config` says so
+  }
+}
+
+/** Quoted for sh. */
+const q = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Litestream's command line: first `litestream.js config` writes data/litestream.yml (mode 600,
+ * next to the database) from .env — pm2 does not read .env — and checks the binary; then the
+ * shell replaces itself with Litestream (`exec`), so pm2 watches, signals and measures Litestream
+ * itself and no Node.js process stays beside it.
+ */
+function litestreamCommand() {
+  const config = join(dirname(resolve(__dirname, setting('DATABASE_PATH') ?? 'data/bot.db')), 'litestream.yml');
+  return `${q(process.execPath)} dist/src/cli/litestream.js config && exec ${q(litestreamBinary())} replicate -config ${q(config)} -no-expand-env`;
+}
 
 module.exports = {
   apps: [
@@ -63,5 +105,28 @@ module.exports = {
       merge_logs: true,
       time: true,
     },
+    ...(setting('LITESTREAM_REPLICA_URL') === undefined
+      ? []
+      : [
+          {
+            name: 'subscription-bot-litestream',
+            cwd: __dirname,
+            script: '/bin/sh',
+            args: ['-c', litestreamCommand()],
+            interpreter: 'none',
+            // One Litestream per database: a second would start its own generation.
+            instances: 1,
+            exec_mode: 'fork',
+            // On SIGINT Litestream uploads what it has not yet, then exits.
+            kill_timeout: 10000,
+            // Restarts after an exit (a wrong LITESTREAM_* setting: the log says which) wait 1 s, then longer, up to 15 s.
+            exp_backoff_restart_delay: 1000,
+            // Logs: logs/litestream-error.log has Litestream's JSON lines (it writes to stderr).
+            out_file: 'logs/litestream-out.log',
+            error_file: 'logs/litestream-error.log',
+            merge_logs: true,
+            time: true,
+          },
+        ]),
   ],
 };

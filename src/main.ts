@@ -5,6 +5,7 @@ import { loadCatalog, type LoadResult } from './catalog/load-catalog.js';
 import { formatProblem } from './catalog/problem.js';
 import { systemClock } from './clock.js';
 import { createLogger, redactBotTokens } from './logger.js';
+import { prepareLitestreamConfig } from './ops/litestream.js';
 import { readSettings, requireLiveSecrets, SettingsError, withDotEnv, type Settings } from './settings.js';
 import { startApp, StartupError, type RunningApp } from './app.js';
 import { outdatedTimezoneData } from './timezone-data.js';
@@ -76,6 +77,13 @@ async function main(): Promise<number> {
     return fail(`Start-up failed: ${(error as Error).message}. The log line above has the details.`);
   }
   reload = () => app.reloadCatalog();
+  // Litestream beside the bot runs under pm2, which does not read .env: its configuration is
+  // written from .env here (and by its own start). A failure never stops the bot taking payments.
+  try {
+    prepareLitestreamConfig(settings.databasePath, settings.replica);
+  } catch (error) {
+    log.warn({ err: error }, 'litestream configuration not written');
+  }
   console.error(`@${app.botUsername} is running. AiPay webhooks: POST ${settings.publicUrl ?? 'https://<your domain>'}/webhook/aipay, through the reverse proxy to ${settings.host}:${app.port}. Stop with Ctrl+C.`);
 
   await new Promise<void>((resolve) => {

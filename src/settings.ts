@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseEnv } from 'node:util';
+import { readReplicaSettings, type ReplicaSettings } from './ops/replica-settings.js';
 
 /** Every deployment setting, read once from the environment (and `.env`). */
 export interface Settings {
@@ -41,6 +42,12 @@ export interface Settings {
    * answers 429 (default 30, Telegram's overall limit; 1 to 30).
    */
   sendRate: number;
+  /**
+   * LITESTREAM_REPLICA_URL (+ LITESTREAM_ACCESS_KEY_ID, LITESTREAM_SECRET_ACCESS_KEY, LITESTREAM_ENDPOINT,
+   * LITESTREAM_REGION, LITESTREAM_SFTP_KEY_PATH, LITESTREAM_SYNC_INTERVAL): where Litestream keeps a
+   * continuous copy of the database. Unset: no copy but the nightly backup.
+   */
+  replica?: ReplicaSettings;
 }
 
 /** A setting that is missing or malformed; the message says how to fix it. */
@@ -161,6 +168,7 @@ export function readSettings(env: Env = process.env): Settings {
     logLevel: logLevel as Settings['logLevel'],
     playgroundStart,
     sendRate,
+    replica: readReplicaSettings(env, (message) => new SettingsError(message)),
   };
 }
 

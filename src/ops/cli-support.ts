@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readSettings, SettingsError, withDotEnv } from '../settings.js';
+import { readSettings, SettingsError, withDotEnv, type Settings } from '../settings.js';
 import { OpsError } from './ops-error.js';
 
 /**
@@ -40,6 +40,17 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
  */
 export function databasePathFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return readSettings({ DATABASE_PATH: withDotEnv(env).DATABASE_PATH }).databasePath;
+}
+
+/**
+ * DATABASE_PATH and the LITESTREAM_* settings from the environment and `.env`, checked as the bot
+ * checks them. Only these are read, so replication and a restore from the replica work even while
+ * another setting in .env is wrong. Throws SettingsError.
+ */
+export function replicationFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<Settings, 'databasePath' | 'replica'> {
+  const picked = Object.fromEntries(Object.entries(withDotEnv(env)).filter(([name]) => name === 'DATABASE_PATH' || name.startsWith('LITESTREAM_')));
+  const { databasePath, replica } = readSettings(picked);
+  return { databasePath, replica };
 }
 
 /**

@@ -15,7 +15,8 @@ import { displayPath } from './paths.js';
  * connection keeps a SHARED lock on the database file for as long as it is open, and a
  * connection in EXCLUSIVE locking mode must take an EXCLUSIVE lock on that file when it first
  * reads — which SQLite refuses (SQLITE_BUSY) while any other connection, in this process or
- * another, is open. So this detects a running bot, idle or busy, and a running backup or doctor.
+ * another, is open. So this detects a running bot, idle or busy, a running backup or doctor, and
+ * Litestream (which keeps a connection open while it replicates).
  */
 export function openExclusive(path: string, busyTimeoutMs = 300): Db {
   const db = new Database(path, { fileMustExist: true, timeout: busyTimeoutMs });
@@ -29,7 +30,7 @@ export function openExclusive(path: string, busyTimeoutMs = 300): Db {
     const code = (error as { code?: string }).code ?? '';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
       throw new OpsError(
-        `${displayPath(path)} is in use — the bot (or another backup) is running: stop it first with pm2 stop subscription-bot (or Ctrl+C where npm start runs), then try again.`,
+        `${displayPath(path)} is in use — the bot (or another backup) is running: stop it first with pm2 stop subscription-bot (with Litestream beside it, pm2 stop ecosystem.config.cjs stops both; or Ctrl+C where npm start runs), then try again.`,
         'IN_USE',
       );
     }

@@ -20,7 +20,9 @@ import {
   type FetchLike,
   type TelegramChecksApi,
 } from './doctor-checks.js';
+import { replicaSecrets } from './litestream.js';
 import { displayPath } from './paths.js';
+import { checkReplication } from './replication-checks.js';
 import type { OffsetOf } from '../timezone-data.js';
 
 export interface DoctorDeps {
@@ -37,8 +39,8 @@ export interface DoctorDeps {
 
 /**
  * Runs every check in the order an operator fixes things: Node.js's time-zone data, secrets and token, catalog, the bot's
- * place in each channel, the database and its outbox, then whether the bot answers locally and
- * at PUBLIC_URL. Secrets never appear in the results, even inside an error message.
+ * place in each channel, the database, its outbox and its continuous copy (Litestream), then
+ * whether the bot answers locally and at PUBLIC_URL. Secrets never appear in the results, even inside an error message.
  */
 export async function runDoctor(d: DoctorDeps): Promise<CheckResult[]> {
   const s = d.settings;
@@ -60,13 +62,14 @@ export async function runDoctor(d: DoctorDeps): Promise<CheckResult[]> {
   }
 
   results.push(...checkDatabaseFile(s.databasePath, d.now(), { admins: load.ok ? load.catalog.settings.admins : undefined, botUsername: token.bot?.username }));
+  results.push(...(await checkReplication(s, d.now(), Math.max(timeoutMs, 20_000))));
 
   const local = await checkBotRunning(d.fetch, s.port, Math.min(timeoutMs, 5000), s.host);
   results.push(local.result);
   results.push(await checkPublicUrl(d.fetch, s.publicUrl, local.running, s.port, timeoutMs));
   if (api && token.bot) results.push(await checkTelegramDelivery(api, s.publicUrl, local.running, s.port, d.now()));
 
-  return results.map((r) => scrub(r, [s.botToken, s.aipayApiKey, s.aipayWebhookSecret, s.metricsToken]));
+  return results.map((r) => scrub(r, [s.botToken, s.aipayApiKey, s.aipayWebhookSecret, s.metricsToken, ...replicaSecrets(s.replica)]));
 }
 
 function checkDatabaseFile(path: string, now: number, context: Parameters<typeof checkOutbox>[2]): CheckResult[] {

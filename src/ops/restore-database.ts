@@ -5,6 +5,7 @@ import { MIGRATIONS, type Migration } from '../storage/migrations.js';
 import { openDatabase, type Db } from '../storage/open-database.js';
 import { backupDatabase, defaultBackupDir } from './backup-database.js';
 import { openExclusive } from './database-lock.js';
+import { litestreamStateDir } from './litestream.js';
 import { OpsError } from './ops-error.js';
 import { displayPath } from './paths.js';
 
@@ -57,7 +58,7 @@ export const BEFORE_RESTORE_PREFIX = 'before-restore';
  * 3. asks `confirm`;
  * 4. saves the current database as `before-restore-YYYYMMDD-HHMMSS.db` in the backup folder;
  * 5. removes the old -wal/-shm files (a stale -wal would be replayed into the restored file and
- *    corrupt it) and moves the copy into place with one rename;
+ *    corrupt it), moves the copy into place with one rename, and clears Litestream's local state;
  * 6. opens it with openDatabase, which applies the migrations of this version.
  * Throws {@link OpsError} with one sentence; on a refusal nothing has changed.
  */
@@ -107,6 +108,9 @@ export async function restoreDatabase(file: string, databasePath: string, option
     for (const suffix of ['-wal', '-shm', '-journal']) rmSync(target + suffix, { force: true });
     renameSync(staging, target);
     staged = false;
+    // Litestream's record of the replaced database's -wal files: without it, Litestream starts a
+    // new generation (a full copy) on the restored one instead of guessing where it left off.
+    rmSync(litestreamStateDir(target), { recursive: true, force: true });
 
     let db: Db;
     try {

@@ -15,6 +15,9 @@ export type Db = Database.Database;
  */
 export const BUSY_TIMEOUT_MS = 5;
 
+/** SQLite's default: a PASSIVE checkpoint after a commit leaves the -wal file at 1000 pages (4 MB) or more. */
+export const WAL_AUTOCHECKPOINT_PAGES = 1000;
+
 /** How long opening (pragmas, migrations) waits for a lock: nothing is served yet, so it may block. */
 const OPEN_BUSY_TIMEOUT_MS = 5000;
 
@@ -36,6 +39,15 @@ export interface OpenDatabaseOptions {
  * Checkpoints never wait either: the automatic one after a commit is PASSIVE, which skips what it
  * cannot do at once (a reader on an old snapshot, another connection checkpointing) and leaves it
  * for a later commit.
+ *
+ * With Litestream (the continuous copy) beside the bot, the bot keeps this automatic checkpoint
+ * (WAL_AUTOCHECKPOINT_PAGES) and never checkpoints otherwise: never TRUNCATE or RESTART, which
+ * would reset the -wal file under Litestream. While Litestream runs, it holds a read transaction,
+ * so a PASSIVE checkpoint cannot reset the -wal file before Litestream has read it; Litestream
+ * checkpoints itself once it has (taking the write lock for a moment: one statement here may then
+ * fail its 5 ms busy timeout, and the callers that must write wait on timers with whenUnlocked).
+ * When Litestream is stopped, this checkpoint is what keeps the -wal file from growing without
+ * bound; Litestream notices that the -wal file was reset and starts a new generation (a full copy).
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -45,6 +57,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     assertPragmas(db, path);
     if (!options.readonly) migrate(db, options.migrations ?? MIGRATIONS);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -60,6 +73,7 @@ function assertPragmas(db: Db, path: string): void {
   if (path !== ':memory:') expectPragma(db, path, 'journal_mode', 'wal');
   expectPragma(db, path, 'synchronous', 2); // FULL
   expectPragma(db, path, 'foreign_keys', 1);
+  expectPragma(db, path, 'wal_autocheckpoint', WAL_AUTOCHECKPOINT_PAGES);
 }
 
 function expectPragma(db: Db, path: string, name: string, want: unknown): void {

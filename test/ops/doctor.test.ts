@@ -28,6 +28,8 @@ import { readSettings, type Settings } from '../../src/settings.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { openDatabase } from '../../src/storage/open-database.js';
 import { API_KEY, CHAT_CHAT, MAIN_CHAT, startHarness, TEST_CATALOG, TOKEN, WEBHOOK_SECRET, type Harness } from '../support/harness.js';
+import { covers, currentWalPosition, fileReplica, startLitestream } from '../support/litestream.js';
+import { eventually } from '../support/payments-helpers.js';
 import { freePort, spawnForTest, stopSpawned } from '../support/process.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -316,6 +318,7 @@ describe('runDoctor on the running bot (webhook mode)', () => {
     h = await startHarness({ app: { port, publicUrl: `http://127.0.0.1:${port}` } });
   });
   afterEach(async () => {
+    await stopSpawned();
     await h.stop();
   });
   const settings = (): Settings => ({
@@ -332,7 +335,12 @@ describe('runDoctor on the running bot (webhook mode)', () => {
   const deps = (s: Settings) => ({ settings: s, telegram: (token: string) => new Api(token, { apiRoot: h.tg.apiRoot, timeoutSeconds: 5 }), fetch, now: () => Date.now() });
 
   it('passes when everything is right', async () => {
-    const results = await runDoctor(deps(settings()));
+    // The continuous copy too: Litestream replicating to a folder, holding the database as it is.
+    const replica = fileReplica(join(h.dir, 'replica'));
+    const litestream = startLitestream(h.databasePath, replica);
+    const target = await eventually(() => currentWalPosition(h.databasePath), 10_000, 'Litestream reading the -wal file');
+    await eventually(() => covers(litestream.uploaded(), target), 10_000, 'the replica holding the database');
+    const results = await runDoctor(deps({ ...settings(), replica }));
     expect(statuses(results)).toEqual([
       'ok Time-zone data: Asia/Almaty is UTC+05:00',
       'ok BOT_TOKEN works: the bot is @test_academy_bot',
@@ -344,6 +352,7 @@ describe('runDoctor on the running bot (webhook mode)', () => {
       expect.stringMatching(/^ok Database .*bot\.db: intact, version \d+ \(up to date\)$/),
       expect.stringMatching(/^ok Outbox: (no Telegram action waiting|\d+ Telegram actions? waiting, the oldest for \d+ s)/),
       'ok Outbox: no Telegram action failed in the last 7 days',
+      expect.stringMatching(/^ok Continuous copy to file:\/\/.*: (up to date with|\d+ s behind) the database’s last change; newest piece written \d+ s ago \(generation [0-9a-f]{16}, index \d+, offset \d+\)$/),
       `ok The bot is running: http://127.0.0.1:${h.app.port}/healthz answers OK`,
       `ok PUBLIC_URL works: ${h.app.url}/healthz answers OK`,
       `ok Telegram delivers updates to ${h.app.url}/webhook/telegram`,
