@@ -243,7 +243,10 @@ export async function startApp(o: AppOptions): Promise<RunningApp> {
       dispatcher.wake();
       // Telegram cancels a Stars payment unanswered after 10 s: answered here, whatever the queue.
       for (const u of updates) if (u.pre_checkout_query) answerPreCheckout(u.pre_checkout_query);
-      if (pace.expectedWait('reply') < ONE_MOMENT_AFTER_MS) return;
+      // The wait a new reply faces: the queue at the pace, plus the updates still waiting their turn
+      // in the inbox (at most 64 are handled at once, so the pace's queue alone never shows a crowd).
+      const waiting = Math.max(0, inbox.backlog() - dispatcher.inFlight);
+      if (pace.expectedWait('reply') + (waiting * 1000) / pace.rate < ONE_MOMENT_AFTER_MS) return;
       for (const u of updates) {
         const q = u.callback_query;
         if (!q || preAnswered.has(q.id)) continue;

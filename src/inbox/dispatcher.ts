@@ -98,20 +98,28 @@ export class InboxDispatcher {
 
   #fill(): void {
     const { concurrency, inbox } = this.#o;
-    if (this.#inFlight.size >= concurrency) return;
-    // Pending rows include those being handled now (they are marked done only when finished).
-    for (const entry of inbox.pending(concurrency * 4 + 64)) {
-      if (this.#inFlight.size >= concurrency) break;
-      if (this.#busyChats.has(entry.chatKey)) continue;
-      const update = inbox.take(entry.updateId);
-      if (!update) continue;
-      this.#busyChats.add(entry.chatKey);
-      const p = this.#handle(entry.updateId, update).finally(() => {
-        this.#inFlight.delete(p);
-        this.#busyChats.delete(entry.chatKey);
-        this.wake();
-      });
-      this.#inFlight.add(p);
+    // Chats being handled are left out of the query (their rows stay pending until done), so a
+    // chat with many waiting updates hides no one; a few rows per free slot are enough, as a chat
+    // met twice is started once. Another look while a full page may have hidden more.
+    for (let look = 0; look < 4; look++) {
+      const free = concurrency - this.#inFlight.size;
+      if (free <= 0) return;
+      const limit = free * 2 + 8;
+      const entries = inbox.pending(limit, this.#busyChats);
+      for (const entry of entries) {
+        if (this.#inFlight.size >= concurrency) return;
+        if (this.#busyChats.has(entry.chatKey)) continue;
+        const update = inbox.take(entry.updateId);
+        if (!update) continue;
+        this.#busyChats.add(entry.chatKey);
+        const p = this.#handle(entry.updateId, update).finally(() => {
+          this.#inFlight.delete(p);
+          this.#busyChats.delete(entry.chatKey);
+          this.wake();
+        });
+        this.#inFlight.add(p);
+      }
+      if (entries.length < limit) return;
     }
   }
 

@@ -56,9 +56,15 @@ export class Inbox {
     return this.db.transaction(() => updates.filter((u) => insert.run(u.update_id, chatKeyOf(u), JSON.stringify(u), now).changes === 1)).immediate();
   }
 
-  /** The oldest pending updates, at most `limit`. */
-  pending(limit: number): InboxEntry[] {
-    return prepared<[number], InboxEntry>(this.db, "SELECT update_id AS updateId, chat_key AS chatKey FROM inbox WHERE state = 'pending' ORDER BY update_id LIMIT ?").all(limit);
+  /**
+   * The oldest pending updates, at most `limit`, leaving out the chats in `except` (those being
+   * handled: one chat's hundreds of waiting updates must not hide everyone else's).
+   */
+  pending(limit: number, except: Iterable<string> = []): InboxEntry[] {
+    return prepared<[string, number], InboxEntry>(
+      this.db,
+      "SELECT update_id AS updateId, chat_key AS chatKey FROM inbox WHERE state = 'pending' AND chat_key NOT IN (SELECT value FROM json_each(?)) ORDER BY update_id LIMIT ?",
+    ).all(JSON.stringify([...except]), limit);
   }
 
   /** The stored update, counting one more attempt to handle it. */

@@ -78,6 +78,8 @@ export class OutboxWorker {
   #running = false;
   #inFlight = new Set<Promise<void>>();
   #accessInFlight = 0;
+  /** Chat and batch of the batched messages being sent ("chatId:batch"). */
+  readonly #batchesInFlight = new Set<string>();
   /** Ids of the jobs this worker is performing: a slow one whose lease ran out is not taken twice. */
   readonly #performing = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
@@ -89,6 +91,7 @@ export class OutboxWorker {
   #locked = false;
   readonly #claim;
   readonly #finish;
+  readonly #finishBatched;
   readonly #retry;
   readonly #saveProgress;
 
@@ -118,6 +121,7 @@ export class OutboxWorker {
       WHERE id = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?))
       RETURNING id, kind, payload, chat_id, attempts, progress, send_class, batch`);
     this.#finish = prepared(db, 'UPDATE outbox SET state = ?, last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?');
+    this.#finishBatched = prepared(db, "UPDATE outbox SET state = 'done', last_error = ?, updated_at = ? WHERE id = ? AND state = 'pending'");
     this.#retry = prepared(db, "UPDATE outbox SET state = 'pending', run_after = ?, last_error = ?, lease_until = NULL, attempts = ?, updated_at = ? WHERE id = ?");
     this.#saveProgress = prepared(db, 'UPDATE outbox SET progress = ?, updated_at = ? WHERE id = ?');
   }
@@ -229,8 +233,8 @@ export class OutboxWorker {
     if (full('access') && full('admin')) return { started };
     // The send pace orders messages by class; here, jobs of a class go in the order they are due.
     // Access jobs have slots of their own: other jobs waiting their turn never hold a customer's link back.
-    const candidates = prepared<[number, number], { id: number; chat_id: number | null; send_class: SendClass }>(db, 
-        `SELECT id, chat_id, send_class FROM outbox
+    const candidates = prepared<[number, number], { id: number; chat_id: number | null; send_class: SendClass; batch: string | null }>(db, 
+        `SELECT id, chat_id, send_class, batch FROM outbox
          WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
          ORDER BY send_class <> 'access', run_after, id LIMIT 200`,
       )
@@ -240,6 +244,9 @@ export class OutboxWorker {
       if (this.#performing.has(c.id)) continue;
       if (full(c.send_class)) continue;
       if (c.chat_id !== null && busyChats.has(c.chat_id)) continue;
+      // While a batch's message to a chat waits for its turn, the next ones gather: they go as one after it.
+      const batch = c.batch === null ? undefined : `${c.chat_id}:${c.batch}`;
+      if (batch !== undefined && this.#batchesInFlight.has(batch)) continue;
       // The worker's own throttle is for an Api without the shared pace (tests); the pace does the rest.
       const wait = throttle ? throttle.waitFor(c.chat_id, real) : 0;
       if (wait > 0) {
@@ -255,10 +262,15 @@ export class OutboxWorker {
       this.#performing.add(row.id);
       const access = row.send_class === 'access';
       if (access) this.#accessInFlight++;
+      if (batch !== undefined) this.#batchesInFlight.add(batch);
       const p = this.#perform(row).finally(() => {
         this.#inFlight.delete(p);
         this.#performing.delete(row.id);
         if (access) this.#accessInFlight--;
+        if (batch !== undefined) {
+          this.#batchesInFlight.delete(batch);
+          this.wake();
+        }
       });
       this.#inFlight.add(p);
     }
@@ -274,9 +286,16 @@ export class OutboxWorker {
       await this.#write(() => this.#saveProgress.run(JSON.stringify(progress), clock.now(), row.id));
     };
     try {
-      const batched = row.batch !== null && job.kind === 'message' ? this.#takeBatch(row, job) : job;
-      await sendScope.run({ cls: row.send_class, seq: 0 }, () => this.#execute(row.id, batched, progress, save));
-      await this.#write(() => this.#finish.run('done', null, clock.now(), row.id));
+      const batch = row.batch !== null && job.kind === 'message' ? this.#readBatch(row, job) : undefined;
+      await sendScope.run({ cls: row.send_class, seq: 0 }, () => this.#execute(row.id, batch?.job ?? job, progress, save));
+      // The batch's other messages are done with the one that carried them, in one transaction.
+      await this.#write(() =>
+        this.#o.db.transaction(() => {
+          const now = clock.now();
+          this.#finish.run('done', null, now, row.id);
+          for (const id of batch?.ids ?? []) this.#finishBatched.run(`sent together with job #${row.id}`, now, id);
+        })(),
+      );
     } catch (error) {
       try {
         // One transaction, so it can be tried again whole while the database is locked.
@@ -292,27 +311,22 @@ export class OutboxWorker {
 
   /**
    * A batched message (e.g. an admin's payment notice) takes every message of its batch waiting
-   * for the same chat along: one message "N payments: …" goes out, and the others are done with it.
+   * for the same chat along: one message "N payments: …" goes out, and the others are marked done
+   * with it once it is sent (a crash before that sends them again, never loses them).
    */
-  #takeBatch(row: Row, job: Extract<Job, { kind: 'message' }>): Job {
+  #readBatch(row: Row, job: Extract<Job, { kind: 'message' }>): { job: Job; ids: number[] } {
     const { db, clock } = this.#o;
-    const now = clock.now();
-    const others = db
-      .transaction(() => {
-        const rows = prepared<[number, string, number, number], { id: number; payload: string }>(
-          db,
-          `SELECT id, payload FROM outbox WHERE chat_id = ? AND batch = ? AND state = 'pending' AND run_after <= ? AND id <> ? ORDER BY id LIMIT 50`,
-        ).all(row.chat_id ?? 0, row.batch!, now, row.id);
-        for (const r of rows) this.#finish.run('done', `sent together with job #${row.id}`, now, r.id);
-        return rows;
-      })
-      .immediate();
-    if (others.length === 0) return job;
+    const others = prepared<[number, string, number, number], { id: number; payload: string }>(
+      db,
+      `SELECT id, payload FROM outbox WHERE chat_id = ? AND batch = ? AND state = 'pending' AND run_after <= ? AND id <> ? ORDER BY id LIMIT 50`,
+    ).all(row.chat_id ?? 0, row.batch!, clock.now(), row.id);
+    const ids = others.map((r) => r.id);
+    if (others.length === 0) return { job, ids };
     const lines = [job.text, ...others.map((r) => (JSON.parse(r.payload) as { text: string }).text)];
     const header = row.batch === 'payments' ? `💰 ${lines.length} payments:` : `${lines.length} messages:`;
     let text = `${header}\n${lines.join('\n')}`;
     if (text.length > 4000) text = `${text.slice(0, 3990)}\n…`;
-    return { ...job, text };
+    return { job: { ...job, text }, ids };
   }
 
   /** Records what a job did, waiting (on timers) for a locked database up to half the lease. */

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { SendClass, SendPace } from './send-pace.js';
 
@@ -97,10 +98,13 @@ export function pacedFetch(pace: SendPace, o: PacedFetchOptions = {}): typeof fe
     const scope = sendScope.getStore();
     const cls = scope?.cls ?? o.defaultClass ?? 'reply';
     let seq: number | undefined;
+    // The same call is the same method with the same payload: a replay that took another path (or
+    // says something else) sends anew rather than take another message's result for its own.
+    const identity = `${method} ${createHash('sha256').update(body ?? '').digest('base64url').slice(0, 22)}`;
     if (scope?.updateId !== undefined && o.journal) {
       seq = scope.seq++;
       const done = o.journal.get(scope.updateId, seq);
-      if (done && done.method === method) return answer(done.result);
+      if (done && done.method === identity) return answer(done.result);
     }
     const chatId = typeof payload?.chat_id === 'number' ? payload.chat_id : null;
     const key = method.startsWith('edit') && payload?.message_id !== undefined && chatId !== null ? `${chatId}:${String(payload.message_id)}` : undefined;
@@ -121,12 +125,11 @@ export function pacedFetch(pace: SendPace, o: PacedFetchOptions = {}): typeof fe
         pace.answered(chatId);
         continue;
       }
-      if (res.status === 429) pace.tooManyRequests(chatId, 1);
       pace.answered(chatId);
       if (seq === undefined || !res.ok) return res;
       const text = await res.text();
       const data = JSON.parse(text) as { ok: boolean; result?: unknown };
-      if (data.ok) o.journal!.put(scope!.updateId!, seq, method, data.result);
+      if (data.ok) o.journal!.put(scope!.updateId!, seq, identity, data.result);
       return new Response(text, { status: res.status, headers: res.headers });
     }
   };

@@ -21,7 +21,7 @@ describe('Telegram webhook mode (PUBLIC_URL set)', () => {
     const setWebhook = h.tg.calls.filter((c) => c.method === 'setWebhook').at(-1)!;
     expect(setWebhook.params.url).toBe(`${url}${TELEGRAM_WEBHOOK_PATH}`);
     expect(String(setWebhook.params.secret_token)).toMatch(/^[0-9a-f]{64}$/);
-    expect(setWebhook.params.allowed_updates).toEqual(['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member']);
+    expect(setWebhook.params.allowed_updates).toEqual(['message', 'callback_query', 'chat_join_request', 'chat_member', 'my_chat_member', 'pre_checkout_query']);
     const u = h.tg.addUser({ id: 31, first_name: 'Web', language_code: 'en' });
     await u.sendText('/start');
     expect((await u.waitForMessage()).text).toContain('Hi, Web!');

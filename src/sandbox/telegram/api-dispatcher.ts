@@ -71,7 +71,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const finish = (outcome: DispatchOutcome): DispatchOutcome => {
       const status = outcome.kind === 'response' ? outcome.status : 0;
       if (status === 429) core.stats.tooManyRequests += 1;
-      options.record({ method: name, params: recordedParams, at, status });
+      const retryAfter = status === 429 && outcome.kind === 'response' ? (outcome.body.parameters as { retry_after?: number } | undefined)?.retry_after : undefined;
+      options.record({ method: name, params: recordedParams, at, status, ...(retryAfter !== undefined ? { retryAfter } : {}) });
       return outcome;
     };
 

@@ -67,6 +67,8 @@ export interface EmulatorCall {
   at: number;
   /** HTTP status sent: 200, 400, 403, 429, 500, …; 0 when no response was sent (hang/reset). */
   status: number;
+  /** With a 429: the `retry_after` sent (seconds), before which this chat must not be sent to again. */
+  retryAfter?: number;
 }
 
 /** A successful answerCallbackQuery. */
@@ -155,7 +157,7 @@ export interface ScriptedUser {
   /**
    * Resolves with the first bot message event (a send or an edit) in this private chat that
    * happened after this user's last action and matches `pred`. See the module docs of
-   * `scripted-user.ts` for the exact semantics. (default: timeoutMs 5000)
+   * `scripted-user.ts` for the exact semantics. (default: timeoutMs 10_000)
    */
   waitForMessage(pred?: (m: BotMessage) => boolean, timeoutMs?: number): Promise<BotMessage>;
   /** Labels of the inline buttons of `m` (default: the latest bot message), row by row. */

@@ -27,7 +27,7 @@ import { FaultInjector, type FaultSpec } from './fault-injector.js';
 import { inviteLinkMethods } from './invite-link-methods.js';
 import { messageMethods } from './message-methods.js';
 import { StarsState, starsMethods } from './stars-methods.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { createRateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 import { RequestParams } from './request-params.js';
 import { ScriptedUserImpl } from './scripted-user.js';
 import { type RawUpdate, UpdateQueue } from './update-queue.js';
@@ -66,6 +66,11 @@ export interface TelegramEmulatorOptions {
    * 1/s per chat after a burst of 3, 20/min per group (sends and edits count). (default: false)
    */
   enforceRateLimits?: boolean;
+  /**
+   * The limits `enforceRateLimits` keeps, changed for a test (e.g. a lower overall rate keeps a
+   * crowd test short). (default: Telegram's, as above)
+   */
+  rateLimits?: Omit<RateLimiterOptions, 'clock'>;
   /** (default: 127.0.0.1) */
   host?: string;
   /** (default: 0, a random free port) */
@@ -156,7 +161,7 @@ export interface TelegramEmulator {
   clearFaults(): void;
   /**
    * Resolves with the first recorded call (past or future, oldest first) of `method` matching
-   * `predicate`; rejects after `timeoutMs` listing the calls seen. (default: timeoutMs 5000)
+   * `predicate`; rejects after `timeoutMs` listing the calls seen. (default: timeoutMs 10_000)
    */
   waitForCall(
     method: string,
@@ -245,7 +250,7 @@ export async function startTelegramEmulator(opts: TelegramEmulatorOptions): Prom
       ...starsMethods(),
     },
     faults,
-    ...(opts.enforceRateLimits ? { rateLimiter: createRateLimiter({ clock }) } : {}),
+    ...(opts.enforceRateLimits ? { rateLimiter: createRateLimiter({ ...opts.rateLimits, clock }) } : {}),
     clock,
     record: (call) => {
       calls.push(call);
@@ -356,7 +361,7 @@ export async function startTelegramEmulator(opts: TelegramEmulatorOptions): Prom
     injectFault: (f) => faults.add(f),
     clearFaults: () => faults.clear(),
 
-    waitForCall(method, predicate = () => true, timeoutMs = 5000) {
+    waitForCall(method, predicate = () => true, timeoutMs = 10_000) {
       const lower = method.toLowerCase();
       const existing = calls.find((c) => c.method.toLowerCase() === lower && predicate(c));
       if (existing) return Promise.resolve(existing);
