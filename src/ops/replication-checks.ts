@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Settings } from '../settings.js';
 import { formatDuration, type CheckResult } from './doctor-checks.js';
@@ -17,7 +17,7 @@ import { displayPath, formatBytes } from './paths.js';
 import type { ReplicaSettings } from './replica-settings.js';
 import { replicaCheck } from './restore-from-replica.js';
 
-/** A -wal file (or Litestream's queue of them) larger than this is reported. */
+/** A -wal file holding more than this since it last started over (or Litestream's queue of them) is reported. */
 export const WAL_WARN_BYTES = 64 * 1024 * 1024;
 /** The copy may be this far behind the database's last change before doctor warns … */
 export const LAG_WARN_MS = 60_000;
@@ -27,7 +27,11 @@ export const LAG_FAIL_MS = 60 * 60_000;
 /** What doctor found out about replication, for {@link describeReplication}. */
 export interface ReplicationFacts {
   databasePath: string;
-  /** Size of the database's -wal file; undefined when there is none. */
+  /**
+   * Bytes of the -wal file's current run (see {@link walLiveBytes}); undefined when there is none.
+   * Not the file's size: SQLite writes the file over from its start after a checkpoint and never
+   * shrinks it, so one past burst would otherwise be reported for ever.
+   */
   walBytes?: number;
   /** When the database (or its -wal file) last changed; undefined when there is no database. */
   changedAt?: number;
@@ -94,7 +98,7 @@ export function describeReplication(f: ReplicationFacts, now: number, limits = {
   if (f.walBytes !== undefined && f.walBytes > limits.walBytes) {
     results.push({
       status: 'warn',
-      title: `The database’s -wal file is ${formatBytes(f.walBytes)} (more than ${formatBytes(limits.walBytes)}): its changes are not being folded back into the database`,
+      title: `The database’s -wal file holds ${formatBytes(f.walBytes)} since it last started over (more than ${formatBytes(limits.walBytes)}): checkpoints are not folding it back into the database`,
       fix: r
         ? `Litestream folds it back every minute while it runs: ${PM2_CHECK}; pm2 restart ${LITESTREAM_APP} lets it shrink.`
         : `The bot folds it back after its writes; another program that keeps the database open stops that — find it (fuser -v ${displayPath(f.databasePath)}) and close it.`,
@@ -115,7 +119,7 @@ export async function checkReplication(s: Pick<Settings, 'databasePath' | 'repli
   const wal = stat(`${path}-wal`);
   const facts: ReplicationFacts = {
     databasePath: path,
-    walBytes: wal?.size,
+    walBytes: wal ? walLiveBytes(`${path}-wal`) : undefined,
     changedAt: db ? Math.max(db.mtimeMs, wal?.mtimeMs ?? 0) : undefined,
   };
   if (s.replica) {
@@ -142,6 +146,34 @@ export async function checkReplication(s: Pick<Settings, 'databasePath' | 'repli
     facts.replica = { settings: s.replica, queueBytes: folderBytes(litestreamStateDir(path)), listing };
   }
   return describeReplication(facts, now);
+}
+
+/**
+ * Bytes of a -wal file's current run: its header and the frames after it that carry the header's
+ * salt. After a checkpoint SQLite writes the file over from the start with a new salt, so the
+ * frames past the current run are left-overs of earlier runs (the file itself never shrinks). Only
+ * the headers are read (24 bytes a frame). 0 for a file without a valid header.
+ */
+export function walLiveBytes(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const size = statSync(path).size;
+    const header = Buffer.alloc(32);
+    if (readSync(fd, header, 0, 32, 0) < 32) return 0;
+    const magic = header.readUInt32BE(0);
+    if (magic !== 0x377f0682 && magic !== 0x377f0683) return 0;
+    const pageSize = header.readUInt32BE(8);
+    const frame = Buffer.alloc(24);
+    let offset = 32;
+    while (offset + 24 + pageSize <= size) {
+      readSync(fd, frame, 0, 24, offset);
+      if (!frame.subarray(8, 16).equals(header.subarray(16, 24))) break;
+      offset += 24 + pageSize;
+    }
+    return offset;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function folderBytes(dir: string): number {

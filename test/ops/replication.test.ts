@@ -1,12 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BOT_APP, litestreamConfig, litestreamConfigPath, LITESTREAM_APP, prepareLitestreamConfig, writeLitestreamConfig } from '../../src/ops/litestream.js';
 import { OpsError } from '../../src/ops/ops-error.js';
 import { pm2Control, type ProcessControl } from '../../src/ops/pm2.js';
 import type { ReplicaSettings, S3Replica } from '../../src/ops/replica-settings.js';
-import { describeReplication, type ReplicationFacts } from '../../src/ops/replication-checks.js';
+import { describeReplication, walLiveBytes, type ReplicationFacts } from '../../src/ops/replication-checks.js';
 import { restoreFromReplica } from '../../src/ops/restore-from-replica.js';
 import { readSettings, SettingsError } from '../../src/settings.js';
 import { openDatabase } from '../../src/storage/open-database.js';
@@ -191,7 +192,7 @@ describe('what doctor says about the continuous copy (describeReplication)', () 
     expect(describeReplication(withReplica, now).map((r) => `${r.status} ${r.title}`)).toEqual([
       expect.stringMatching(/^ok Continuous copy/),
       'warn Litestream holds 80.0 MB of changes not yet uploaded (data/.bot.db-litestream)',
-      'warn The database’s -wal file is 80.0 MB (more than 64.0 MB): its changes are not being folded back into the database',
+      'warn The database’s -wal file holds 80.0 MB since it last started over (more than 64.0 MB): checkpoints are not folding it back into the database',
     ]);
     const alone = describeReplication({ databasePath: 'data/bot.db', walBytes: big, changedAt: now }, now);
     expect(alone.map((r) => r.status)).toEqual(['warn', 'warn']);
@@ -199,6 +200,23 @@ describe('what doctor says about the continuous copy (describeReplication)', () 
       'No continuous copy of the database (LITESTREAM_REPLICA_URL is not set): if this server’s disk is lost, the payments since the last nightly backup are lost with it',
     );
     expect(alone[1]!.fix).toContain('fuser -v data/bot.db');
+  });
+
+  it('measures the -wal file by its current run, not by its size, which never shrinks', () => {
+    const path = join(dir.path, 'w.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (x)');
+    for (let i = 0; i < 300; i++) db.prepare('INSERT INTO t VALUES (randomblob(3000))').run();
+    const wal = `${path}-wal`;
+    const grown = statSync(wal).size;
+    expect(walLiveBytes(wal)).toBe(grown);
+    db.pragma('wal_checkpoint(PASSIVE)');
+    db.prepare('INSERT INTO t VALUES (1)').run(); // the file starts over from its beginning
+    expect(statSync(wal).size).toBe(grown);
+    expect(walLiveBytes(wal)).toBe(32 + (4096 + 24));
+    db.close();
   });
 
   it('tells an empty replica apart from a new installation', () => {
