@@ -15,7 +15,7 @@
 // install with plain `npm ci`, not with NODE_ENV=production or --omit=dev.
 //
 // Settings: the bot reads .env from this folder itself (cwd below), at every start — so a change
-// to .env needs only `pm2 reload subscription-bot`. Nothing is set here. A variable exported in
+// to .env needs only `pm2 reload subscription-bot`. Nothing but SUBSCRIPTION_BOT_LIVE is set here. A variable exported in
 // the shell that ran `pm2 start` wins over .env (pm2 passes its environment on).
 //
 // Continuous copy (README, Continuous copy with Litestream): when LITESTREAM_REPLICA_URL is set,
@@ -92,9 +92,10 @@ module.exports = {
       exp_backoff_restart_delay: 1000,
       max_restarts: 10,
       min_uptime: 5000,
-      // Exit code 0 is a deliberate stop (e.g. no BOT_TOKEN yet: the bot prints what is missing and
-      // exits 0); restarting it would only print the same again. (pm2 status may then still say
-      // "waiting restart": it does not restart it. Fill in .env, then pm2 restart subscription-bot.)
+      // Under pm2 the bot never falls back to the playground: without a BOT_TOKEN it exits with one
+      // sentence (exit code 1, "errored" in pm2 status) instead of looking "online" while no bot runs.
+      env: { SUBSCRIPTION_BOT_LIVE: '1' },
+      // Exit code 0 is a deliberate stop; restarting it would only print the same again.
       stop_exit_codes: [0],
 
       // Logs in this folder: logs/out.log (the bot's JSON log lines, and build errors) and

@@ -1,3 +1,4 @@
+import { sshTunnelHint } from './ops/ssh-tunnel-hint.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { startPlayground as StartPlayground } from './sandbox/playground/start-playground.js';
@@ -26,7 +27,11 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  if (!settings.botToken) return playground(settings);
+  if (!settings.botToken) {
+    // The real bot (under pm2) never pretends: no token is an error, not a playground that looks online.
+    if (settings.live) return fail('BOT_TOKEN is not set in .env, so the bot cannot start. Put the token from @BotFather into .env (or run npm run setup), then: pm2 reload subscription-bot.');
+    return playground(settings);
+  }
 
   try {
     requireLiveSecrets(settings);
@@ -129,6 +134,8 @@ async function playground(settings: Settings): Promise<number> {
       port: settings.port,
       log,
       startAt: settings.playgroundStart,
+      // 127.0.0.1 unless HOST asks for another address: the playground is for its creator only.
+      host: settings.host,
     });
   } catch (error) {
     if (error instanceof StartupError) return fail(error.message);
@@ -137,6 +144,8 @@ async function playground(settings: Settings): Promise<number> {
   console.log(
     `Meanwhile, try it without Telegram: open ${running.url} — your catalog as a working bot, with test customers, a Kaspi phone and a clock. Nothing there is real. Stop with Ctrl+C.`,
   );
+  const tunnel = sshTunnelHint(process.env, new URL(running.url).port);
+  if (tunnel) console.log(tunnel);
   await new Promise<void>((resolve) => {
     const stop = () => void running.stop().then(resolve, resolve);
     process.once('SIGINT', stop);

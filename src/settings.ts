@@ -43,6 +43,11 @@ export interface Settings {
    */
   sendRate: number;
   /**
+   * SUBSCRIPTION_BOT_LIVE=1 (set by ecosystem.config.cjs; also true under any pm2): this is the
+   * real bot, so a missing BOT_TOKEN is an error, never the playground.
+   */
+  live: boolean;
+  /**
    * LITESTREAM_REPLICA_URL (+ LITESTREAM_ACCESS_KEY_ID, LITESTREAM_SECRET_ACCESS_KEY, LITESTREAM_ENDPOINT,
    * LITESTREAM_REGION, LITESTREAM_SFTP_KEY_PATH, LITESTREAM_SYNC_INTERVAL): where Litestream keeps a
    * continuous copy of the database. Unset: no copy but the nightly backup.
@@ -63,8 +68,37 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export function withDotEnv(env: Env = process.env, path = '.env'): Env {
   if (!existsSync(path)) return env;
-  const fromFile = parseEnv(readFileSync(path, 'utf8'));
+  const text = readFileSync(path, 'utf8');
+  checkDotEnvLines(text, path);
+  const fromFile = parseEnv(text);
   return { ...fromFile, ...env };
+}
+
+/**
+ * Throws {@link SettingsError} naming the first line of a .env file that is not `NAME=value`
+ * (`BOT_TOKEN: 123`, a stray word), which would otherwise be skipped without a word. Never
+ * repeats the line's value, which may be a secret.
+ */
+export function checkDotEnvLines(text: string, path = '.env'): void {
+  let quote: string | undefined;
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (quote !== undefined) {
+      // Inside a quoted value that goes on over several lines.
+      if (line.includes(quote)) quote = undefined;
+      return;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const match = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(["'`]?)(.*)$/.exec(trimmed);
+    if (match) {
+      const [, open, rest] = match;
+      if (open && !rest!.includes(open)) quote = open;
+      return;
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(trimmed)?.[0];
+    const fix = name ? `write it as ${name}=<value>, with = and no spaces around it` : 'write settings as NAME=value, or start a comment with #';
+    throw new SettingsError(`Line ${i + 1} of ${path} is not NAME=value${name ? ` (it starts with ${name})` : ''}: ${fix}.`);
+  });
 }
 
 /** An environment value, or undefined when it is missing or blank (`CATALOG_PATH=` in .env). */
@@ -168,6 +202,7 @@ export function readSettings(env: Env = process.env): Settings {
     logLevel: logLevel as Settings['logLevel'],
     playgroundStart,
     sendRate,
+    live: env.SUBSCRIPTION_BOT_LIVE === '1' || env.pm_id !== undefined,
     replica: readReplicaSettings(env, (message) => new SettingsError(message)),
   };
 }

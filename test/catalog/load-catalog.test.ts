@@ -531,7 +531,9 @@ describe('loadCatalog: the whole file', () => {
     expect(result.ok ? result.summary : result.problems.map(formatProblem)).toBe(
       'catalog.yaml is valid: 1000 plans, 0 products, 2 channels, 0 promo codes; languages ru, en.',
     );
-    expect(ms).toBeLessThan(1000);
+    // Wide: it is there to catch a check that grows with the square of the plans (seconds to
+    // minutes), not a machine busy with other work.
+    expect(ms).toBeLessThan(3000);
   });
 });
 
