@@ -66,8 +66,8 @@ describe('/stats numbers', () => {
     order({ userId: 2, amount: 7000, paidAt: almaty('2026-02-28T23:30') }); // last month
     order({ userId: 3, amount: 4900, state: 'invoiced' }); // not paid
     const s = collectStats(f.db, f.catalog, NOW);
-    expect(s.revenueToday).toEqual({ amount: 4900, payments: 1 });
-    expect(s.revenueMonth).toEqual({ amount: 4900 + 1000 + 12000, payments: 3 });
+    expect(s.revenueToday).toEqual({ amount: 4900, stars: 0, payments: 1 });
+    expect(s.revenueMonth).toEqual({ amount: 4900 + 1000 + 12000, stars: 0, payments: 3 });
   });
 
   it('counts renewals (paid periods after the first) and endings over the last 30 days', () => {
