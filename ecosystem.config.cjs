@@ -36,7 +36,7 @@ function setting(name) {
   return value === '' ? undefined : value;
 }
 
-/** The Litestream binary npm installed for this machine (an optional dependency of @flydotio/litestream). */
+/** The Litestream binary npm installed for this machine (the optional dependency @flydotio/litestream-linux-x64). */
 function litestreamBinary() {
   const pkg = `@flydotio/litestream-${process.platform}-${process.arch}`;
   try {

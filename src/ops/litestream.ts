@@ -23,10 +23,10 @@ export const LITESTREAM_APP = 'subscription-bot-litestream';
 const REPLICA_NAME = 'replica';
 
 /**
- * The Litestream binary inside node_modules (`@flydotio/litestream-<platform>-<arch>`, an optional
- * dependency of `@flydotio/litestream` that npm installs for this machine only). The package's own
- * `litestream` command is skipped: it runs the binary with spawnSync, which hides its exit code and
- * does not pass signals on. Throws {@link OpsError} when there is none for this machine.
+ * The Litestream binary inside node_modules (`@flydotio/litestream-<platform>-<arch>`, the
+ * platform package of `@flydotio/litestream`; the project depends on the linux-x64 one directly,
+ * as an optional dependency, because the registry serves no other platform's and `npm ci` refuses a
+ * lock file that misses the wrapper's other optional packages). Throws {@link OpsError} when there is none for this machine.
  */
 export function litestreamBinary(): string {
   const pkg = `@flydotio/litestream-${process.platform}-${process.arch}`;
