@@ -8,7 +8,7 @@ import { systemClock } from './clock.js';
 import { createLogger, redactBotTokens } from './logger.js';
 import { prepareLitestreamConfig } from './ops/litestream.js';
 import { readSettings, requireLiveSecrets, SettingsError, withDotEnv, type Settings } from './settings.js';
-import { startApp, StartupError, type RunningApp } from './app.js';
+import type { RunningApp } from './app.js';
 import { outdatedTimezoneData } from './timezone-data.js';
 
 /**
@@ -52,6 +52,8 @@ async function main(): Promise<number> {
   // kill -HUP re-reads catalog.yaml (the file is watched too); before start-up ends it does nothing.
   let reload: (() => void) | undefined;
   process.on('SIGHUP', () => reload?.());
+  // Loaded here, not at the top: without a token, the catalog's summary comes first, at once.
+  const { startApp, StartupError } = await import('./app.js');
   let app: RunningApp;
   try {
     app = await startApp({
@@ -138,7 +140,7 @@ async function playground(settings: Settings): Promise<number> {
       host: settings.host,
     });
   } catch (error) {
-    if (error instanceof StartupError) return fail(error.message);
+    if (error instanceof (await import('./app.js')).StartupError) return fail(error.message);
     throw error;
   }
   console.log(
