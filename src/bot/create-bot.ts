@@ -1,5 +1,4 @@
 import { autoRetry } from '@grammyjs/auto-retry';
-import { sequentialize } from '@grammyjs/runner';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { Bot, GrammyError, HttpError, type Composer, type Context } from 'grammy';
 import { browse, fallbacks } from './browse.js';
@@ -48,9 +47,6 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   bot.api.config.use(interactiveRetry());
 
   if (options.inFlight) bot.use(options.inFlight.middleware());
-  // Updates of one chat are handled in order (a checkout's answers arrive in sequence); different
-  // chats run concurrently under the runner.
-  bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(flavor(deps));
   const raw = sqliteConversationStorage<unknown>(deps.db, deps.clock);
   // Conversations live in private chats only; an update without one has no checkout to resume.

@@ -6,7 +6,6 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/open-database.js';
 import type { Job } from './jobs.js';
-import { Throttle } from './throttle.js';
 import { escapeHtml } from '../bot/html.js';
 import { DatabaseBusy, toStoreError } from '../storage/errors.js';
 import { whenUnlocked } from '../storage/when-unlocked.js';
@@ -29,11 +28,6 @@ export interface OutboxWorkerOptions {
   pollMs?: number;
   /** Transient failures before a job needs attention (default: 12, about 2 h of backoff). */
   maxAttempts?: number;
-  /**
-   * Pacing of the worker's own, for an Api without the bot's shared send pace (default: none: the
-   * Api's pace transformer keeps Telegram's limits and waits out 429s itself).
-   */
-  throttle?: Throttle;
   /**
    * Real time for pacing against Telegram (rate limits, retry_after), kept apart from `clock`, the
    * product's time, which tests and the playground move by hand. (default: systemClock)
@@ -74,7 +68,7 @@ class NeedsAttention extends Error {}
  * waiting up to half the lease, so a finished job is not performed again.
  */
 export class OutboxWorker {
-  readonly #o: Required<Omit<OutboxWorkerOptions, 'throttle' | 'realClock'>> & { throttle?: Throttle; realClock: Clock };
+  readonly #o: Required<Omit<OutboxWorkerOptions, 'realClock'>> & { realClock: Clock };
   #running = false;
   #inFlight = new Set<Promise<void>>();
   #accessInFlight = 0;
@@ -177,13 +171,12 @@ export class OutboxWorker {
     while (this.#running) {
       let delay = this.#o.pollMs;
       try {
-        const { throttledFor } = this.#startDue();
+        this.#startDue();
         if (this.#locked) {
           this.#locked = false;
           this.#o.log.info('the database is free again: the outbox resumes');
         }
-        // Held by the throttle: wake exactly when the next send is allowed, not at the next poll.
-        delay = throttledFor !== undefined ? Math.max(1, Math.min(throttledFor, this.#o.pollMs)) : this.#nextWakeDelay();
+        delay = this.#nextWakeDelay();
       } catch (error) {
         if (toStoreError(error) instanceof DatabaseBusy) {
           // Another process holds the write lock: look again soon (a look costs only the
@@ -220,15 +213,13 @@ export class OutboxWorker {
   }
 
   /**
-   * Claims and starts as many due jobs as the concurrency and throttle allow. Returns whether any
-   * started and, when due jobs were held by the throttle, how long until the first may go.
+   * Claims and starts as many due jobs as the concurrency allows (Telegram's pace is kept by the
+   * Api's SendPace, which each job waits its turn in). Returns whether any started.
    */
-  #startDue(): { started: boolean; throttledFor?: number } {
-    const { db, clock, throttle, realClock } = this.#o;
+  #startDue(): { started: boolean } {
+    const { db, clock } = this.#o;
     const now = clock.now();
-    const real = realClock.now();
     let started = false;
-    let throttledFor: number | undefined;
     const full = (cls: SendClass) => (cls === 'access' ? this.#accessInFlight : this.#inFlight.size - this.#accessInFlight) >= this.#o.concurrency;
     if (full('access') && full('admin')) return { started };
     // The send pace orders messages by class; here, jobs of a class go in the order they are due.
@@ -247,17 +238,9 @@ export class OutboxWorker {
       // While a batch's message to a chat waits for its turn, the next ones gather: they go as one after it.
       const batch = c.batch === null ? undefined : `${c.chat_id}:${c.batch}`;
       if (batch !== undefined && this.#batchesInFlight.has(batch)) continue;
-      // The worker's own throttle is for an Api without the shared pace (tests); the pace does the rest.
-      const wait = throttle ? throttle.waitFor(c.chat_id, real) : 0;
-      if (wait > 0) {
-        throttledFor = Math.min(throttledFor ?? Infinity, wait);
-        if (c.chat_id !== null) busyChats.add(c.chat_id);
-        continue;
-      }
       const row = this.#claim.get(now + this.#o.leaseMs, now, c.id, now);
       if (!row) continue;
       if (c.chat_id !== null) busyChats.add(c.chat_id);
-      throttle?.take(c.chat_id, real);
       started = true;
       this.#performing.add(row.id);
       const access = row.send_class === 'access';
@@ -274,7 +257,7 @@ export class OutboxWorker {
       });
       this.#inFlight.add(p);
     }
-    return { started, throttledFor };
+    return { started };
   }
 
   async #perform(row: Row): Promise<void> {
@@ -335,7 +318,7 @@ export class OutboxWorker {
   }
 
   #failed(row: Row, job: Job, error: unknown): void {
-    const { clock, log, throttle } = this.#o;
+    const { clock, log } = this.#o;
     const now = clock.now();
     if (isSendCancelled(error)) {
       // The bot is stopping before this job's turn came: it goes first at the next start, uncounted.
@@ -344,10 +327,9 @@ export class OutboxWorker {
     }
     if (error instanceof GrammyError && error.error_code === 429) {
       const retryAfter = (error.parameters.retry_after ?? 1) * 1000;
-      // Telegram's wait is in real time: the throttle holds the chat (or everything) that long.
-      throttle?.pause(row.chat_id, this.#o.realClock.now() + retryAfter);
-      // Telegram told us when: not a failure, so the attempt is not counted.
-      this.#retry.run(now, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
+      // Only a file upload gets here (the send pace waits out every other 429 itself): the job waits
+      // as long as Telegram said. Not a failure, so the attempt is not counted.
+      this.#retry.run(now + retryAfter, `429: retry after ${retryAfter / 1000}s`, row.attempts - 1, now, row.id);
       log.warn({ jobId: row.id, kind: job.kind, retryAfter }, 'outbox job rate-limited');
       return;
     }
